@@ -1,0 +1,152 @@
+"""LK0xx: what support asks first: platform, resources, LiveKit packages, local servers."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+from urllib.parse import urlsplit
+
+from diagnose.check import check
+from diagnose.context import Context
+from diagnose.result import Result, passed, warned
+
+from checks import DOCS_DIR
+
+LIVEKIT_DISTRIBUTIONS = ("livekit", "livekit-api", "livekit-protocol", "livekit-agents", "aiohttp", "protobuf", "PyJWT")
+LOW_MEMORY_BYTES = 512 * 1024 * 1024
+HIGH_LOAD_PER_CPU = 2.0
+DEFAULT_PORT = 7880
+
+
+def in_virtualenv() -> bool:
+    return sys.prefix != getattr(sys, "base_prefix", sys.prefix)
+
+
+@check("LK001", "Platform and Python", area="environment", timeout=5)
+def platform_info(ctx: Context) -> Result:
+    """OS, kernel, Python and whether the doctor runs in a virtualenv."""
+    facts = {
+        "os": platform.system(),
+        "os_release": platform.release(),
+        "machine": platform.machine(),
+        "python_version": platform.python_version(),
+        "python_executable": sys.executable,
+        "virtualenv": in_virtualenv(),
+    }
+    where = "virtualenv" if facts["virtualenv"] else "no virtualenv"
+    return passed(
+        f"{facts['os']} {facts['os_release']} ({facts['machine']}), Python {facts['python_version']}, {where}",
+        facts=facts,
+    )
+
+
+def assess_resources(cpus: int, load1: float, available: int, total: int) -> tuple[str, list[str]]:
+    """Pure judgement of resource figures, kept apart from psutil so it is testable."""
+    problems = []
+    if available < LOW_MEMORY_BYTES:
+        problems.append(f"only {available / 2**20:.0f} MiB memory available")
+    if cpus and load1 / cpus > HIGH_LOAD_PER_CPU:
+        problems.append(f"load {load1:.1f} on {cpus} CPUs")
+    summary = f"{cpus} CPUs, load {load1:.2f}, {available / 2**30:.1f} of {total / 2**30:.1f} GiB memory available"
+    return summary, problems
+
+
+@check("LK002", "CPU and memory", area="environment", timeout=5)
+def resources(ctx: Context) -> Result:
+    """CPU count, load and free memory: media stutters or times out on a starved machine."""
+    import psutil
+
+    cpus = psutil.cpu_count() or 0
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    mem = psutil.virtual_memory()
+    summary, problems = assess_resources(cpus, load1, mem.available, mem.total)
+    facts = {"cpus": cpus, "load1": round(load1, 2), "memory_available": mem.available, "memory_total": mem.total}
+    if problems:
+        return warned(
+            f"{summary}: {'; '.join(problems)}",
+            facts=facts,
+            fix="Free memory or CPU before testing media: audio frames arrive late or not at all on a starved host.",
+        )
+    return passed(summary, facts=facts)
+
+
+def installed_versions(names: tuple[str, ...] = LIVEKIT_DISTRIBUTIONS) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+@check("LK003", "LiveKit packages (doctor's interpreter)", area="environment", timeout=5)
+def packages(ctx: Context) -> Result:
+    """Versions of the LiveKit-related distributions installed beside the doctor."""
+    versions = installed_versions()
+    present = [f"{name} {v}" for name, v in versions.items() if v]
+    missing = [name for name, v in versions.items() if not v]
+    summary = ", ".join(present) if present else "no LiveKit-related package installed"
+    details = f"not installed: {', '.join(missing)}" if missing else ""
+    return passed(summary, details=details, facts={"versions": versions, "python": sys.executable})
+
+
+def expected_port(ctx: Context) -> int:
+    url = ctx.option("url") or ctx.env.get("LIVEKIT_URL") or ""
+    try:
+        parts = urlsplit(url.strip())
+        return parts.port or (443 if parts.scheme in ("wss", "https") else DEFAULT_PORT)
+    except ValueError:
+        return DEFAULT_PORT
+
+
+def is_livekit_server(name: str, cmdline: list[str]) -> bool:
+    """`livekit-server` from releases, or the `server` binary `go install` builds from livekit-server."""
+    if name == "livekit-server":
+        return True
+    first = cmdline[0] if cmdline else ""
+    return "livekit-server" in first or (os.path.basename(first) == "server" and "livekit" in first)
+
+
+def local_servers() -> list[dict[str, object]]:
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid", "name", "cmdline", "status"]):
+        info = proc.info
+        if not is_livekit_server(info.get("name") or "", info.get("cmdline") or []):
+            continue
+        try:
+            conns = proc.net_connections(kind="inet")
+            ports = sorted({c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN})
+            addresses = sorted({f"{c.laddr.ip}:{c.laddr.port}" for c in conns if c.status == psutil.CONN_LISTEN})
+        except (psutil.AccessDenied, psutil.NoSuchProcess):
+            ports, addresses = [], []
+        found.append({"pid": info["pid"], "status": info.get("status"), "tcp_listen_ports": ports, "listen": addresses})
+    return found
+
+
+@check("LK004", "Local LiveKit server processes", area="environment", timeout=5)
+def servers(ctx: Context) -> Result:
+    """LiveKit server processes on this machine and the TCP ports they listen on."""
+    procs = local_servers()
+    port = expected_port(ctx)
+    facts = {"processes": procs, "expected_port": port}
+    if not procs:
+        return passed("no LiveKit server process on this machine", facts=facts)
+    described = "; ".join(f"pid {p['pid']} listening on {', '.join(map(str, p['tcp_listen_ports'])) or 'no TCP port'}" for p in procs)
+    if any(port in p["tcp_listen_ports"] for p in procs):
+        return passed(f"{len(procs)} running: {described}", facts=facts)
+    stopped = [p for p in procs if p["status"] == "stopped"]
+    return warned(
+        f"{len(procs)} running, none listening on port {port}: {described}",
+        facts=facts,
+        details="stopped (SIGSTOP) processes: " + ", ".join(str(p["pid"]) for p in stopped) if stopped else "",
+        fix=f"Point LIVEKIT_URL at the port the server listens on, or start it with port {port} "
+        "(`port:` in its config, 7880 by default).",
+    )
+
+
+CHECKS = [platform_info, resources, packages, servers]

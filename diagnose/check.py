@@ -1,0 +1,69 @@
+"""The check API: a check is a plain function plus the metadata the runner needs."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Union
+
+if TYPE_CHECKING:
+    from diagnose.context import Context
+    from diagnose.result import Result
+
+CheckFunc = Callable[["Context"], Union["Result", Awaitable["Result"]]]
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    area: str
+    func: CheckFunc
+    needs: tuple[str, ...] = ()
+    timeout: float = 10.0
+    plugin: str = ""
+    docs_dir: Path | None = None
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.func)
+
+    @property
+    def docs_page(self) -> Path | None:
+        return self.docs_dir / f"{self.id}.md" if self.docs_dir else None
+
+    def explain(self) -> str:
+        """The check's docs page, or its docstring when the plugin ships no page."""
+        page = self.docs_page
+        if page is not None and page.is_file():
+            return page.read_text(encoding="utf-8")
+        doc = inspect.getdoc(self.func) or "No documentation."
+        return f"# {self.id}: {self.title}\n\n{doc}\n"
+
+
+def check(
+    id: str,
+    title: str,
+    *,
+    area: str,
+    needs: tuple[str, ...] | list[str] = (),
+    timeout: float = 10.0,
+) -> Callable[[CheckFunc], Check]:
+    """Decorator turning a function `(ctx) -> Result` (sync or async) into a Check."""
+
+    def wrap(func: CheckFunc) -> Check:
+        return Check(id=id, title=title, area=area, func=func, needs=tuple(needs), timeout=timeout)
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """What one entry point provides: its checks and the command-line options they read."""
+
+    name: str
+    checks: tuple[Check, ...] = ()
+    options: tuple[Any, ...] = ()  # click.Option objects
+    docs_dir: Path | None = None
+    origin: str = field(default="")

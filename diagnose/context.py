@@ -1,0 +1,43 @@
+"""What every check receives: the resolved options, environment and a per-run cache."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
+
+from diagnose.redact import Redactor
+from diagnose.result import Result
+
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    project_dir: Path = field(default_factory=Path.cwd)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    redactor: Redactor = field(default_factory=Redactor)
+    results: dict[str, Result] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        value = self.options.get(name)
+        return default if value is None else value
+
+    def memo(self, key: str, factory: Callable[[], T]) -> T:
+        """Compute a value once per run and share it between checks (e.g. resolved credentials)."""
+        if key not in self._memo:
+            self._memo[key] = factory()
+        return self._memo[key]
+
+    async def amemo(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
+        """Async `memo`: concurrent checks asking for the same key wait for one computation."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key not in self._memo:
+                self._memo[key] = await factory()
+        return self._memo[key]

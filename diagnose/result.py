@@ -1,0 +1,90 @@
+"""The plain data that flows from checks to renderers."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+    ERROR = "error"
+
+    @property
+    def severity(self) -> int:
+        """Order used by --fail-on: an `error` gates like a `fail` so CI never passes a broken check."""
+        return _SEVERITY[self]
+
+
+_SEVERITY = {Status.PASS: 0, Status.SKIP: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 2}
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the user's files a result points at (code-scan findings, config files)."""
+
+    path: str
+    line: int = 0
+    column: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one check found. Checks build it with the helpers below; the runner fills in identity and timing."""
+
+    status: Status
+    summary: str
+    details: str = ""
+    fix: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+    locations: tuple[Location, ...] = ()
+    check_id: str = ""
+    title: str = ""
+    area: str = ""
+    plugin: str = ""
+    docs: str = ""
+    duration: float = 0.0
+    traceback: str = ""
+
+    def replace(self, **changes: Any) -> "Result":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["status"] = self.status.value
+        data["duration"] = round(self.duration, 4)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Result":
+        data = dict(data)
+        data["status"] = Status(data["status"])
+        data["locations"] = tuple(Location(**loc) for loc in data.get("locations", ()))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def passed(summary: str, **kw: Any) -> Result:
+    return Result(Status.PASS, summary, **kw)
+
+
+def warned(summary: str, **kw: Any) -> Result:
+    return Result(Status.WARN, summary, **kw)
+
+
+def failed(summary: str, **kw: Any) -> Result:
+    return Result(Status.FAIL, summary, **kw)
+
+
+def skipped(summary: str, **kw: Any) -> Result:
+    return Result(Status.SKIP, summary, **kw)
+
+
+def errored(summary: str, **kw: Any) -> Result:
+    return Result(Status.ERROR, summary, **kw)

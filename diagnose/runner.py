@@ -1,0 +1,125 @@
+"""Runs checks concurrently as a DAG of needs, with per-check and whole-run timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from diagnose.check import Check
+from diagnose.context import Context
+from diagnose.result import Result, Status, errored, skipped
+
+OnResult = Callable[[Result], None]
+
+
+@dataclass
+class Run:
+    """A finished (or interrupted) run: results in check order plus run-level facts."""
+
+    results: list[Result] = field(default_factory=list)
+    started_at: float = 0.0
+    duration: float = 0.0
+    interrupted: bool = False
+    timed_out: bool = False
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+async def _call(chk: Check, ctx: Context) -> Result:
+    if chk.is_async:
+        return await chk.func(ctx)  # type: ignore[misc]
+    return await asyncio.to_thread(chk.func, ctx)  # type: ignore[arg-type]
+
+
+async def run_check(chk: Check, ctx: Context) -> Result:
+    """Run one check; a timeout or an exception becomes an `error` result, never propagates."""
+    start = time.perf_counter()
+    try:
+        result = await asyncio.wait_for(_call(chk, ctx), timeout=chk.timeout)
+        if not isinstance(result, Result):
+            result = errored(f"check returned {type(result).__name__}, not a Result")
+    except asyncio.TimeoutError:
+        result = errored(f"timed out after {chk.timeout:.1f} s")
+    except Exception as exc:
+        result = errored(_one_line(exc), traceback=traceback.format_exc())
+    return _stamp(result, chk, time.perf_counter() - start)
+
+
+def _stamp(result: Result, chk: Check, duration: float) -> Result:
+    return result.replace(
+        check_id=chk.id,
+        title=chk.title,
+        area=chk.area,
+        plugin=chk.plugin,
+        docs=f"docs/checks/{chk.id}.md",
+        duration=duration,
+    )
+
+
+def _blocking_need(chk: Check, ctx: Context, selected: set[str]) -> str | None:
+    for need in chk.needs:
+        if need not in selected:
+            return f"skipped: needs {need}, which is not selected"
+        status = ctx.results[need].status
+        if status in (Status.FAIL, Status.ERROR, Status.SKIP):
+            return f"skipped: {need} {'was skipped' if status is Status.SKIP else status.value + 'ed'}"
+    return None
+
+
+async def run_checks(
+    checks: Sequence[Check],
+    ctx: Context,
+    *,
+    on_result: OnResult | None = None,
+    timeout: float | None = None,
+) -> Run:
+    """Start every check as soon as its needs are done; report each result as it lands."""
+    run = Run(started_at=time.time())
+    start = time.perf_counter()
+    selected = {c.id for c in checks}
+    by_id = {c.id: c for c in checks}
+    done: dict[str, asyncio.Event] = {c.id: asyncio.Event() for c in checks}
+
+    async def runner(chk: Check) -> None:
+        for need in chk.needs:
+            if need in done:
+                await done[need].wait()
+        reason = _blocking_need(chk, ctx, selected)
+        result = _stamp(skipped(reason), chk, 0.0) if reason else await run_check(chk, ctx)
+        ctx.results[chk.id] = result
+        done[chk.id].set()
+        if on_result is not None:
+            on_result(result)
+
+    tasks = {asyncio.create_task(runner(c), name=c.id): c.id for c in checks}
+    try:
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        if pending:
+            run.timed_out = True
+            await _cancel(pending)
+    except asyncio.CancelledError:  # Ctrl-C: let checks clean up (finally blocks), keep what finished
+        run.interrupted = True
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()
+        await _cancel([t for t in tasks if not t.done()])
+    for task, cid in tasks.items():
+        if cid not in ctx.results:
+            why = "interrupted" if run.interrupted else f"run timed out after {timeout:.1f} s"
+            ctx.results[cid] = _stamp(errored(why), by_id[cid], time.perf_counter() - start)
+    run.results = [ctx.results[c.id] for c in checks]
+    run.duration = time.perf_counter() - start
+    return run
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[None]] | set[asyncio.Task[None]], grace: float = 10.0) -> None:
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=grace)

@@ -1,0 +1,86 @@
+"""Shared fixtures: the real LiveKit server and a way to run the doctor as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from livekit_server import LiveKitServer, ServerUnavailable, server_binary  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def livekit_binary() -> Path:
+    """The pinned server; in CI its absence fails the run instead of skipping it."""
+    try:
+        return server_binary()
+    except (ServerUnavailable, OSError, subprocess.TimeoutExpired) as exc:
+        if IN_CI:
+            pytest.fail(f"LiveKit server unavailable in CI: {exc}")
+        pytest.skip(f"LiveKit server unavailable (set CI=true to make this a failure): {exc}")
+
+
+@pytest.fixture(scope="session")
+def livekit_server(livekit_binary: Path) -> Iterator[LiveKitServer]:
+    """One shared server for tests that only read from it."""
+    server = LiveKitServer(livekit_binary)
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_server(livekit_binary: Path) -> Iterator[Callable[..., LiveKitServer]]:
+    """Factory for servers with their own config (auto-create off, another node IP ...); all stopped after."""
+    started: list[LiveKitServer] = []
+
+    def start(**kwargs: object) -> LiveKitServer:
+        server = LiveKitServer(livekit_binary, **kwargs)  # type: ignore[arg-type]
+        started.append(server)
+        try:
+            return server.start()
+        except ServerUnavailable as exc:
+            pytest.fail(str(exc))
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without LIVEKIT_* or CI-platform variables, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVEKIT_", "GITHUB_"))}
+    env["NO_COLOR"] = "1"
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def run_doctor(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `python -m diagnose ARGS` in a subprocess, as a user would, from tmp_path by default."""
+
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "diagnose", *args],
+            capture_output=True,
+            text=True,
+            env=env if env is not None else clean_env(),
+            cwd=cwd or tmp_path,
+            timeout=timeout,
+            input=input,
+        )
+
+    return run

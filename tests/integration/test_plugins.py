@@ -1,0 +1,49 @@
+"""A third-party plugin, pip-installed for real, is discovered, run, and its faults reported."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import clean_env
+
+PLUGIN = Path(__file__).resolve().parent.parent / "fixtures" / "example_plugin"
+
+
+@pytest.fixture(scope="module")
+def plugin_path(tmp_path_factory):
+    target = tmp_path_factory.mktemp("plugin-site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(PLUGIN)],
+        check=True, capture_output=True, text=True, timeout=300,
+    )
+    return target
+
+
+def env_with(plugin_path):
+    return clean_env(PYTHONPATH=os.pathsep.join([str(plugin_path), os.environ.get("PYTHONPATH", "")]))
+
+
+def test_plugin_check_is_listed_and_run(plugin_path, run_doctor, tmp_path):
+    listed = run_doctor("list", env=env_with(plugin_path))
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("EX001"))
+    assert "doctor-example-plugin:example" in row
+
+    proc = run_doctor("--select", "EX", "--format", "json", env=env_with(plugin_path), cwd=tmp_path)
+    result = json.loads(proc.stdout)["results"][0]
+    assert (result["check_id"], result["status"], result["summary"]) == ("EX001", "fail", "no README.md in the project")
+    assert proc.returncode == 1
+
+
+def test_broken_and_clashing_plugins_are_warnings(plugin_path, run_doctor):
+    proc = run_doctor("--select", "LK001", env=env_with(plugin_path))
+    assert proc.returncode == 0
+    assert ("warning: plugin doctor-example-plugin:broken failed to load: ImportError: "
+            "example plugin is broken on purpose") in proc.stderr
+    assert ("warning: plugin doctor-example-plugin:clash: check LK001 is already provided by "
+            "livekit-doctor:environment; the first one is kept") in proc.stderr
+    assert "Platform and Python" in proc.stdout

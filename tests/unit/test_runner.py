@@ -1,0 +1,154 @@
+import asyncio
+import time
+
+from diagnose.check import check
+from diagnose.context import Context
+from diagnose.result import Status, failed, passed
+from diagnose.runner import run_checks
+
+
+def run(checks, timeout=None, ctx=None):
+    return asyncio.run(run_checks(checks, ctx or Context(), timeout=timeout))
+
+
+def test_independent_checks_run_concurrently():
+    def make(cid):
+        @check(cid, cid, area="t")
+        async def slow(ctx):
+            await asyncio.sleep(0.3)
+            return passed("ok")
+
+        return slow
+
+    start = time.perf_counter()
+    result = run([make("TT001"), make("TT002"), make("TT003")])
+    elapsed = time.perf_counter() - start
+    assert [r.status for r in result.results] == [Status.PASS] * 3
+    assert elapsed < 0.85  # three 0.3 s checks in sequence would take 0.9 s
+
+
+def test_sync_checks_run_in_threads_concurrently():
+    def make(cid):
+        @check(cid, cid, area="t")
+        def slow(ctx):
+            time.sleep(0.3)
+            return passed("ok")
+
+        return slow
+
+    start = time.perf_counter()
+    run([make("TT001"), make("TT002")])
+    assert time.perf_counter() - start < 0.55
+
+
+def test_failed_need_skips_dependents_with_reason():
+    @check("TT001", "base", area="t")
+    def base(ctx):
+        return failed("broken")
+
+    @check("TT002", "dependent", area="t", needs=["TT001"])
+    def dep(ctx):
+        raise AssertionError("must not run")
+
+    res = run([base, dep]).results
+    assert res[1].status is Status.SKIP
+    assert res[1].summary == "skipped: TT001 failed"
+
+
+def test_dependent_sees_result_of_its_need():
+    @check("TT001", "base", area="t")
+    def base(ctx):
+        return passed("ok", facts={"value": 42})
+
+    @check("TT002", "dependent", area="t", needs=["TT001"])
+    def dep(ctx):
+        return passed(f"got {ctx.results['TT001'].facts['value']}")
+
+    assert run([base, dep]).results[1].summary == "got 42"
+
+
+def test_timeout_becomes_error_and_others_still_run():
+    @check("TT001", "hangs", area="t", timeout=0.2)
+    async def hangs(ctx):
+        await asyncio.sleep(30)
+
+    @check("TT002", "fine", area="t")
+    def fine(ctx):
+        return passed("ok")
+
+    res = run([hangs, fine]).results
+    assert (res[0].status, res[0].summary) == (Status.ERROR, "timed out after 0.2 s")
+    assert res[1].status is Status.PASS
+
+
+def test_exception_becomes_error_with_one_line_and_traceback():
+    @check("TT001", "crashes", area="t")
+    def crashes(ctx):
+        raise ValueError("bad thing\nsecond line")
+
+    res = run([crashes]).results[0]
+    assert res.status is Status.ERROR
+    assert res.summary == "ValueError: bad thing"
+    assert "Traceback" in res.traceback and "crashes" in res.traceback
+
+
+def test_non_result_return_is_error():
+    @check("TT001", "returns junk", area="t")
+    def junk(ctx):
+        return "ok"
+
+    res = run([junk]).results[0]
+    assert (res.status, res.summary) == (Status.ERROR, "check returned str, not a Result")
+
+
+def test_whole_run_timeout_marks_unfinished_checks():
+    @check("TT001", "slow", area="t", timeout=30)
+    async def slow(ctx):
+        await asyncio.sleep(10)
+
+    @check("TT002", "quick", area="t")
+    def quick(ctx):
+        return passed("ok")
+
+    result = run([slow, quick], timeout=0.3)
+    assert result.timed_out
+    assert result.results[0].status is Status.ERROR
+    assert result.results[0].summary == "run timed out after 0.3 s"
+    assert result.results[1].status is Status.PASS
+
+
+def test_cancellation_runs_cleanup_and_keeps_finished_results():
+    cleaned = []
+
+    @check("TT001", "holds a resource", area="t", timeout=30)
+    async def holds(ctx):
+        try:
+            await asyncio.sleep(30)
+        finally:
+            cleaned.append("room deleted")
+
+    @check("TT002", "quick", area="t")
+    def quick(ctx):
+        return passed("ok")
+
+    async def main():
+        task = asyncio.create_task(run_checks([holds, quick], Context()))
+        await asyncio.sleep(0.2)
+        task.cancel()  # what asyncio.run does on Ctrl-C
+        return await task
+
+    result = asyncio.run(main())
+    assert result.interrupted
+    assert cleaned == ["room deleted"]
+    assert [r.status for r in result.results] == [Status.ERROR, Status.PASS]
+    assert result.results[0].summary == "interrupted"
+
+
+def test_result_is_stamped_with_identity_and_docs():
+    @check("TT007", "Stamped", area="tests")
+    def ok(ctx):
+        return passed("fine")
+
+    res = run([ok]).results[0]
+    assert (res.check_id, res.title, res.area, res.docs) == ("TT007", "Stamped", "tests", "docs/checks/TT007.md")
+    assert res.duration >= 0
