@@ -1,5 +1,5 @@
 import asyncio
-import time
+import threading
 
 from diagnose.check import check
 from diagnose.context import Context
@@ -11,34 +11,39 @@ def run(checks, timeout=None, ctx=None):
     return asyncio.run(run_checks(checks, ctx or Context(), timeout=timeout))
 
 
-def test_independent_checks_run_concurrently():
-    def make(cid):
-        @check(cid, cid, area="t")
-        async def slow(ctx):
-            await asyncio.sleep(0.3)
-            return passed("ok")
+def test_independent_async_checks_run_concurrently():
+    """Each check waits for the other: run one after the other, both would time out."""
+    arrived = {"TT001": None, "TT002": None}
 
-        return slow
+    def make(cid, other):
+        @check(cid, cid, area="t", timeout=5)
+        async def meet(ctx):
+            arrived[cid] = asyncio.Event() if arrived[cid] is None else arrived[cid]
+            arrived[cid].set()
+            while arrived[other] is None:
+                await asyncio.sleep(0.01)
+            await arrived[other].wait()
+            return passed("met")
 
-    start = time.perf_counter()
-    result = run([make("TT001"), make("TT002"), make("TT003")])
-    elapsed = time.perf_counter() - start
-    assert [r.status for r in result.results] == [Status.PASS] * 3
-    assert elapsed < 0.85  # three 0.3 s checks in sequence would take 0.9 s
+        return meet
+
+    result = run([make("TT001", "TT002"), make("TT002", "TT001")])
+    assert [(r.status, r.summary) for r in result.results] == [(Status.PASS, "met")] * 2
 
 
 def test_sync_checks_run_in_threads_concurrently():
+    barrier = threading.Barrier(2, timeout=5)
+
     def make(cid):
-        @check(cid, cid, area="t")
-        def slow(ctx):
-            time.sleep(0.3)
-            return passed("ok")
+        @check(cid, cid, area="t", timeout=10)
+        def meet(ctx):
+            barrier.wait()  # raises BrokenBarrierError if the other never runs alongside
+            return passed("met")
 
-        return slow
+        return meet
 
-    start = time.perf_counter()
-    run([make("TT001"), make("TT002")])
-    assert time.perf_counter() - start < 0.55
+    result = run([make("TT001"), make("TT002")])
+    assert [r.status for r in result.results] == [Status.PASS, Status.PASS]
 
 
 def test_failed_need_skips_dependents_with_reason():
