@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import traceback
@@ -91,6 +90,8 @@ def _doctor(reg: Registry, params: dict[str, Any]) -> int:
     on_result = progress if (fmt == "text" or use_color(sys.stderr)) else None
     if on_result is not None:
         progress.status()
+
+    import asyncio
 
     from diagnose.runner import run_checks
 

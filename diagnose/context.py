@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, TypeVar
 
 from diagnose.redact import Redactor
 from diagnose.result import Result
+
+if TYPE_CHECKING:
+    import asyncio
 
 T = TypeVar("T")
 
@@ -22,7 +24,7 @@ class Context:
     redactor: Redactor = field(default_factory=Redactor)
     results: dict[str, Result] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
-    _locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
+    _locks: dict[str, "asyncio.Lock"] = field(default_factory=dict, repr=False)
 
     def option(self, name: str, default: Any = None) -> Any:
         value = self.options.get(name)
@@ -36,6 +38,8 @@ class Context:
 
     async def amemo(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
         """Async `memo`: concurrent checks asking for the same key wait for one computation."""
+        import asyncio  # not at module top: the CLI must start without loading asyncio
+
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             if key not in self._memo:
