@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -105,6 +105,12 @@ class SdkShape:
             requires={k: list(v) for k, v in (data.get("requires") or {}).items()},
             markers=dict(data.get("markers") or {}),
         )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SdkShape":
+        """Inverse of `to_dict` (e.g. LK103's facts["sdk"] read back from a JSON report)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     @classmethod
     def failure(cls, reason: str, interpreter: str = "", interpreter_reason: str = "") -> "SdkShape":
@@ -270,11 +276,14 @@ async def official_sdk(ctx: Context) -> Result:
         return passed(f"livekit.api imports (livekit-api {version}) in {shape.interpreter}",
                       details=f"interpreter chosen: {shape.interpreter_reason}", facts=facts)
     if version:
-        hidden = shape.livekit_file and not shape.api_importable
-        fix = (f"`livekit` resolves to {shape.livekit_file}, which hides the installed package: rename or "
-               "remove it (a project file or folder named livekit, or a package shipping livekit/__init__.py)."
-               if hidden else f"Reinstall a release that imports on Python {shape.python_version}: "
-               f"`{_pip(shape, 'install -U livekit-api')}`.")
+        if shape.livekit_file:
+            fix = (f"`livekit` resolves to {shape.livekit_file}, which hides the installed package: rename or "
+                   "remove it (a project file or folder named livekit, or a package shipping livekit/__init__.py).")
+        elif requirement_problems(shape):
+            fix = f"Its requirements are not met (see LK104): `{_pip(shape, 'install -U livekit-api')}` resolves them."
+        else:
+            fix = (f"This release does not import on Python {shape.python_version}: install one that does, "
+                   f"`{_pip(shape, 'install -U livekit-api')}`.")
         return failed(f"livekit-api {version} is installed but `import livekit.api` fails: {shape.api_error}",
                       fix=fix, facts=facts)
     install = f"Install the official server SDK: `{_pip(shape, 'install livekit-api')}`."

@@ -19,7 +19,8 @@ HERE = Path(__file__).resolve().parent
 THIRD_PARTY = HERE / "fixtures" / "third_party_sdk"
 CACHE = Path(os.environ.get("LIVEKIT_DOCTOR_CACHE", Path.home() / ".cache" / "livekit-doctor")) / "sdk-venvs"
 
-# name -> pip requirements ("{third_party}" is the local stand-in distribution's path)
+# name -> pip requirements ("{third_party}" is the local stand-in distribution's path); an entry starting
+# with "--no-deps" is installed afterwards on its own, to break a requirement the way users do by hand
 SPECS: dict[str, tuple[str, ...]] = {
     "none": (),
     "api-0.1.0": ("livekit-api==0.1.0",),
@@ -31,6 +32,7 @@ SPECS: dict[str, tuple[str, ...]] = {
     "rtc-only": ("livekit",),
     "third-party": ("{third_party}",),
     "third-party+api": ("{third_party}", "livekit-api"),
+    "protocol-mismatch": ("livekit-api==1.2.2", "--no-deps livekit-protocol==1.1.17"),
 }
 
 
@@ -66,8 +68,12 @@ def ensure_venv(name: str) -> Path:
     try:
         _run([sys.executable, "-m", "venv", str(building)])
         reqs = [r.format(third_party=THIRD_PARTY) for r in SPECS[name]]
-        if reqs:
-            _run([str(python_of(building)), "-m", "pip", "install", "--disable-pip-version-check", "-q", *reqs])
+        pip = [str(python_of(building)), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        together = [r for r in reqs if not r.startswith("--no-deps")]
+        if together:
+            _run([*pip, *together])
+        for forced in (r for r in reqs if r.startswith("--no-deps")):
+            _run([*pip, *forced.split()])
         (building / ".complete").write_text("\n".join(reqs), encoding="utf-8")
         # venvs hard-code their own path in scripts but not in python itself; rename keeps `python` working
         try:
