@@ -429,7 +429,7 @@ async def versions(ctx: Context) -> Result:
     facts = {**_base_facts(shape), "versions": shape.versions,
              "aiohttp_needs_running_loop": shape.aiohttp_needs_running_loop}
     if not any(shape.versions.get(d) for d in LIVEKIT_DISTS):
-        return skipped("no LiveKit distribution is installed (see LK101)", facts=facts)
+        return skipped(f"none of {', '.join(LIVEKIT_DISTS)} is installed (see LK101)", facts=facts)
     listing = ", ".join(f"{k} {v}" for k, v in shown.items())
     problems = requirement_problems(shape)
     facts["problems"] = problems

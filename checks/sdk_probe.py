@@ -76,7 +76,8 @@ def distributions() -> dict:
             versions[name] = None
             continue
         versions[name] = dist.version
-        requires[name] = list(dist.requires or [])
+        if name.startswith("livekit"):
+            requires[name] = list(dist.requires or [])
     for dist in metadata.distributions():
         try:
             files = dist.files or []
