@@ -364,9 +364,9 @@ def _say(method: str, how: str) -> str:
 async def signatures(ctx: Context) -> Result:
     """Which installed server-API methods are coroutines and which are plain calls."""
     shape = await installed_sdk(ctx)
-    if not shape.ok:
-        return _probe_failed(shape)
     facts = {**_base_facts(shape), "sdk": shape.to_dict()}
+    if not shape.ok:
+        return _probe_failed(shape).replace(facts=facts)
     if not shape.methods:
         return skipped("no server SDK methods to inspect (see LK101)", facts=facts)
     headline = [m for m in ("room.create_room", "RoomServiceClient.create_room", "AccessToken.to_jwt",

@@ -39,11 +39,11 @@ def env_without_venv() -> dict[str, str]:
     return env
 
 
-def inspect(python: Path, project: Path) -> tuple[SdkShape, dict]:
+def inspect(python: Path, project: Path, **env: str) -> tuple[SdkShape, dict]:
     """Probe `python` for real, then run the four checks on that shape, as the runner would."""
 
     async def go():
-        ctx = Context(project_dir=project, options={"python": str(python)}, env=env_without_venv())
+        ctx = Context(project_dir=project, options={"python": str(python)}, env={**env_without_venv(), **env})
         shape = await sdk.installed_sdk(ctx)
         return shape, {c.id: await c.func(ctx) for c in sdk.CHECKS}
 
@@ -132,6 +132,18 @@ def test_third_party_stand_in_with_livekit_api(venvs, tmp_path):
         "both SDK families are installed: `from livekit import ...` resolves to the third-party synchronous "
         "package (livekit-server-sdk-python, ")
     assert (shape.methods["room.create_room"], shape.methods["RoomServiceClient.create_room"]) == ("async", "sync")
+
+
+def test_third_party_hides_livekit_api_from_another_sys_path_entry(venvs, tmp_path):
+    """livekit-api on PYTHONPATH (as from a user site or a vendored folder), the stand-in in the venv."""
+    official_site = next(venvs["api-newest"].parent.parent.glob("lib/python*/site-packages"))
+    shape, results = inspect(venvs["third-party"], tmp_path, PYTHONPATH=str(official_site))
+    assert (shape.family, shape.winner, shape.api_importable, shape.shadowed) == (
+        "both", "third-party-sync", False, ["api", "protocol"])
+    assert statuses(results) == {"LK101": "fail", "LK102": "fail", "LK103": "warn", "LK104": "pass"}
+    assert results["LK102"].summary.endswith(
+        "; livekit.api is hidden: ModuleNotFoundError: No module named 'livekit.api'")
+    assert results["LK101"].fix.startswith(f"`livekit` resolves to {shape.livekit_file}, which hides the installed package")
 
 
 def test_protocol_older_than_livekit_api_requires(venvs, tmp_path):
