@@ -70,7 +70,7 @@ class SdkShape:
     @classmethod
     def from_probe(cls, data: Mapping[str, Any], interpreter: str = "", interpreter_reason: str = "") -> "SdkShape":
         """Judge the probe's raw findings: families, winner, shadowing. Pure, so tests can feed it dicts."""
-        versions = {k: v for k, v in (data.get("versions") or {}).items()}
+        versions = dict(data.get("versions") or {})
         imports = data.get("imports") or {}
         top = data.get("livekit") or {}
         names = {name: bool((data.get("names") or {}).get(name)) for name in NAMES}

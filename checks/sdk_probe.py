@@ -66,8 +66,11 @@ def distributions() -> dict:
     """Versions, requirements, and which distributions own files under livekit/."""
     try:
         from importlib import metadata
-    except ImportError:  # Python < 3.8
-        return {"versions": {}, "requires": {}, "owners": {}, "error": "importlib.metadata unavailable"}
+    except ImportError:  # Python 3.7: the backport, when the app has it
+        try:
+            import importlib_metadata as metadata  # type: ignore[no-redef]
+        except ImportError:
+            return {"versions": {}, "requires": {}, "owners": {}, "metadata_error": "importlib.metadata unavailable"}
     versions, requires, owners = {}, {}, {}
     for name in DISTRIBUTIONS:
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from checks import sdk
-from checks.sdk import SdkShape, probe_shape
+from checks.sdk import SdkShape
 from diagnose.context import Context
 from sdk_venvs import VenvBuildError, ensure_all
 
