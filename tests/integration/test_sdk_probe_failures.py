@@ -62,3 +62,12 @@ def test_python_option_that_is_not_python_is_exit_2(run_doctor, value, message):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [f"livekit-doctor: error: Invalid value for '--python': {message}"]
+
+
+def test_stale_virtual_env_is_an_error_naming_the_interpreter(run_doctor, tmp_path):
+    env = dict(clean_env(), VIRTUAL_ENV=str(tmp_path / "gone"))
+    proc = run_doctor("--select", "LK101", "--format", "json", env=env)
+    result = json.loads(proc.stdout)["results"][0]
+    assert (proc.returncode, result["status"]) == (1, "error")
+    assert result["summary"] == f"could not inspect the SDK: cannot run {tmp_path / 'gone' / 'bin' / 'python'}: No such file or directory"
+    assert result["facts"]["interpreter_reason"] == f"active virtualenv ($VIRTUAL_ENV={tmp_path / 'gone'})"
