@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, TypeVar
@@ -25,16 +26,21 @@ class Context:
     results: dict[str, Result] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _locks: dict[str, "asyncio.Lock"] = field(default_factory=dict, repr=False)
+    _memo_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def option(self, name: str, default: Any = None) -> Any:
         value = self.options.get(name)
         return default if value is None else value
 
     def memo(self, key: str, factory: Callable[[], T]) -> T:
-        """Compute a value once per run and share it between checks (e.g. resolved credentials)."""
-        if key not in self._memo:
-            self._memo[key] = factory()
-        return self._memo[key]
+        """Compute a value once per run and share it between checks (e.g. resolved credentials).
+
+        Sync checks run in worker threads, so the first caller computes while the others wait.
+        """
+        with self._memo_lock:
+            if key not in self._memo:
+                self._memo[key] = factory()
+            return self._memo[key]
 
     async def amemo(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
         """Async `memo`: concurrent checks asking for the same key wait for one computation."""
