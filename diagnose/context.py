@@ -26,7 +26,8 @@ class Context:
     results: dict[str, Result] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _locks: dict[str, "asyncio.Lock"] = field(default_factory=dict, repr=False)
-    _memo_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _thread_locks: dict[str, threading.RLock] = field(default_factory=dict, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def option(self, name: str, default: Any = None) -> Any:
         value = self.options.get(name)
@@ -37,7 +38,9 @@ class Context:
 
         Sync checks run in worker threads, so the first caller computes while the others wait.
         """
-        with self._memo_lock:
+        with self._guard:
+            lock = self._thread_locks.setdefault(key, threading.RLock())
+        with lock:
             if key not in self._memo:
                 self._memo[key] = factory()
             return self._memo[key]
