@@ -44,7 +44,7 @@ def test_snapshot_path_that_is_a_directory_is_exit_2(run_doctor, tmp_path):
     (tmp_path / "reports").mkdir()
     proc = run_doctor("--select", "LK001", "--junit", "reports")
     assert (proc.returncode, proc.stdout) == (2, "")
-    assert proc.stderr == "livekit-doctor: error: cannot write reports: it is a directory\n"
+    assert proc.stderr == "livekit-doctor: error: Invalid value for '--junit': File 'reports' is a directory.\n"
 
 
 def test_failing_plugin_run_in_every_output(plugin_site, run_doctor, tmp_path):
