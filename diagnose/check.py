@@ -41,6 +41,29 @@ class Check:
         doc = inspect.getdoc(self.func) or "No documentation."
         return f"# {self.id}: {self.title}\n\n{doc}\n"
 
+    def why(self) -> str:
+        """The "Why it matters" section of the docs page (for reports), else the docstring."""
+        page = self.docs_page
+        if page is not None and page.is_file():
+            section = markdown_section(page.read_text(encoding="utf-8"), "Why it matters")
+            if section:
+                return section
+        return inspect.getdoc(self.func) or ""
+
+
+def markdown_section(text: str, heading: str) -> str:
+    """The body of the first `## heading` section of a Markdown page, stripped."""
+    lines, body, inside = text.splitlines(), [], False
+    for line in lines:
+        if line.startswith("## "):
+            if inside:
+                break
+            inside = line[3:].strip().lower() == heading.lower()
+            continue
+        if inside:
+            body.append(line)
+    return "\n".join(body).strip()
+
 
 def check(
     id: str,

@@ -15,7 +15,7 @@ from diagnose.context import Context
 from diagnose.output import OutputError, check_writable, write_atomic
 from diagnose.registry import Registry, SelectionError
 from diagnose.render import FORMATS, renderer
-from diagnose.render.document import RunDocument
+from diagnose.render.document import DocumentError, RunDocument
 from diagnose.result import Result
 from diagnose.summary import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 
@@ -61,6 +61,11 @@ def _run_options(reg: Registry) -> list[click.Parameter]:
                      help="Lowest status that makes the exit code 1."),
         click.Option(["--format", "fmt"], type=click.Choice(FORMATS), default="text", show_default=True),
         click.Option(["--output", "-o"], type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."),
+        click.Option(["--snapshot"], type=click.Path(dir_okay=False, path_type=Path),
+                     help="Where to write the Markdown snapshot (default: livekit-doctor-snapshot-<UTC time>.md)."),
+        click.Option(["--no-snapshot"], is_flag=True, help="Do not write the Markdown snapshot."),
+        click.Option(["--junit"], type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                     help="Also write JUnit XML here (one testcase per check)."),
         click.Option(["--project"], type=click.Path(file_okay=False, path_type=Path), default=".",
                      help="The application's directory (default: the current directory)."),
         click.Option(["-v", "--verbose"], is_flag=True, help="Show details, facts and tracebacks."),
@@ -75,11 +80,21 @@ def _make_context(params: dict[str, Any]) -> Context:
     return Context(project_dir=project.resolve(), options=params)
 
 
+def _snapshot_path(params: dict[str, Any]) -> Path | None:
+    if params["no_snapshot"]:
+        return None
+    import time
+
+    return params["snapshot"] or Path(time.strftime("livekit-doctor-snapshot-%Y%m%dT%H%M%SZ.md", time.gmtime()))
+
+
 def _doctor(reg: Registry, params: dict[str, Any]) -> int:
     checks = reg.select(params["select"], params["ignore"])
     output: Path | None = params["output"]
-    if output is not None:
-        check_writable(output)
+    snapshot, junit = _snapshot_path(params), params["junit"]
+    for path in (output, snapshot, junit):  # fail before any check runs, not after a long run
+        if path is not None:
+            check_writable(path)
     ctx = _make_context(params)
     fmt, verbose = params["fmt"], params["verbose"]
     stream_text = fmt == "text" and output is None
@@ -96,6 +111,7 @@ def _doctor(reg: Registry, params: dict[str, Any]) -> int:
     from diagnose.runner import run_checks
 
     run = asyncio.run(run_checks(checks, ctx, on_result=on_result, timeout=params["timeout"]))
+    problems = {r.check_id for r in run.results if r.status.severity > 0}
     doc = RunDocument(
         results=run.results,
         started_at=run.started_at,
@@ -104,8 +120,9 @@ def _doctor(reg: Registry, params: dict[str, Any]) -> int:
         interrupted=run.interrupted,
         timed_out=run.timed_out,
         warnings=list(reg.warnings),
+        explanations={c.id: c.why() for c in checks if c.id in problems},
         verbose=verbose,
-    )
+    ).redacted(ctx.redactor)
     if stream_text:
         from diagnose.render.text import footer
 
@@ -117,7 +134,26 @@ def _doctor(reg: Registry, params: dict[str, Any]) -> int:
             click.echo(f"{doc.verdict}; {fmt} report written to {output}", err=fmt != "text")
         else:
             click.echo(text, nl=False)
+    write_side_reports(doc, ctx.redactor.redact, snapshot=snapshot, junit=junit)
     return EXIT_INTERRUPTED if run.interrupted else doc.exit_code
+
+
+def write_side_reports(doc: RunDocument, redact: Any, *, snapshot: Path | None, junit: Path | None) -> None:
+    """The snapshot, JUnit file and GitHub annotations/step summary that accompany every run."""
+    if junit is not None:
+        write_atomic(junit, redact(renderer("junit")(doc)))
+        click.echo(f"JUnit report written to {junit}", err=True)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        from diagnose.render import github, markdown
+
+        click.echo(redact(github.render(doc)), err=True, nl=False)
+        summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary_file:
+            with open(summary_file, "a", encoding="utf-8") as fh:
+                fh.write(redact(markdown.render(doc, include_run=False)) + "\n")
+    if snapshot is not None:
+        write_atomic(snapshot, redact(renderer("markdown")(doc)))
+        click.echo(f"snapshot written to {snapshot}", err=True)
 
 
 def build_cli(reg: Registry) -> click.Group:
@@ -156,9 +192,42 @@ def build_cli(reg: Registry) -> click.Group:
             raise click.UsageError(f"unknown check ID: {check_id} (see '{PROG} list')")
         click.echo(chk.explain())
 
+    @cli.command("report")
+    @click.argument("file", type=click.File("r", encoding="utf-8"))
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write it here.")
+    @click.option("-v", "--verbose", is_flag=True, help="Show details, facts and tracebacks (text format).")
+    def report(file: Any, fmt: str, output: Path | None, verbose: bool) -> None:
+        """Re-render a saved run (a --format json file or a snapshot) in any format; '-' reads stdin."""
+        doc = load_document(file.read(), getattr(file, "name", "-"))
+        doc.verbose = verbose
+        text = renderer(fmt)(doc)
+        if output is not None:
+            write_atomic(output, text)
+            click.echo(f"{doc.verdict}; {fmt} report written to {output}", err=True)
+        else:
+            click.echo(text, nl=False)
+
     for command in _plugin_commands():
         cli.add_command(command)
     return cli
+
+
+def load_document(text: str, name: str) -> RunDocument:
+    """A run saved as JSON, or the JSON block embedded in a Markdown snapshot."""
+    import json
+
+    from diagnose.render.markdown import extract_run
+
+    embedded = extract_run(text)
+    try:
+        data = json.loads(embedded if embedded is not None else text)
+    except json.JSONDecodeError:
+        raise DocumentError(f"{name} is neither a livekit-doctor JSON report nor a snapshot") from None
+    try:
+        return RunDocument.from_dict(data)
+    except DocumentError as exc:
+        raise DocumentError(f"{name}: {exc}") from None
 
 
 def _plugin_commands() -> list[click.Command]:
@@ -185,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         click.echo(f"{PROG}: error: {exc.format_message()}", err=True)
         code = EXIT_USAGE
-    except (SelectionError, OutputError) as exc:
+    except (SelectionError, OutputError, DocumentError) as exc:
         click.echo(f"{PROG}: error: {exc}", err=True)
         code = EXIT_USAGE
     except click.exceptions.Abort:

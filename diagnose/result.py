@@ -58,6 +58,7 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["status"] = self.status.value
+        data["locations"] = [dataclasses.asdict(loc) for loc in self.locations]  # JSON's shape, for round-trips
         data["duration"] = round(self.duration, 4)
         return data
 

@@ -84,3 +84,30 @@ def run_doctor(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]
         )
 
     return run
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """pip-install a fixture plugin package (tests/fixtures/NAME) into its own directory, once."""
+    installed: dict[str, Path] = {}
+
+    def install(name: str) -> Path:
+        if name not in installed:
+            target = tmp_path_factory.mktemp(f"site-{name}")
+            subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                 "--target", str(target), str(FIXTURES / name)],
+                check=True, capture_output=True, text=True, timeout=300,
+            )
+            installed[name] = target
+        return installed[name]
+
+    return install
+
+
+def env_with_plugins(*sites: Path, **extra: str) -> dict[str, str]:
+    """clean_env with the given plugin directories importable (their entry points found)."""
+    return clean_env(PYTHONPATH=os.pathsep.join([*map(str, sites), os.environ.get("PYTHONPATH", "")]), **extra)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Callable
 
 from diagnose.render.document import RunDocument
 
 Renderer = Callable[[RunDocument], str]
 
+# format name -> module holding `render(doc)`; imported on demand so unused formats cost no start-up
+MODULES = {"text": "text", "json": "json_doc", "markdown": "markdown", "junit": "junit", "github": "github"}
+FORMATS = tuple(MODULES)
+
 
 def renderer(name: str) -> Renderer:
-    # Imported on demand: each renderer only costs start-up time when it is used.
-    if name == "text":
-        from diagnose.render.text import render
-    elif name == "json":
-        from diagnose.render.json_doc import render
-    else:
+    if name not in MODULES:
         raise ValueError(f"unknown format: {name}")
-    return render
-
-
-FORMATS = ("text", "json")
+    return import_module(f"diagnose.render.{MODULES[name]}").render

@@ -1,18 +1,28 @@
-"""The run as plain data: what every renderer takes, and what a saved JSON report loads back into."""
+"""The run as plain data: what every renderer takes, and what a saved report loads back into."""
 
 from __future__ import annotations
 
+import calendar
+import dataclasses
 import platform
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from diagnose import __version__
-from diagnose.result import Result
+from diagnose.result import Location, Result
 from diagnose.summary import exit_code, verdict
 
+if TYPE_CHECKING:
+    from diagnose.redact import Redactor
+
 SCHEMA_VERSION = 1
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class DocumentError(ValueError):
+    """A saved report that cannot be loaded (a usage error, exit 2)."""
 
 
 @dataclass
@@ -27,6 +37,7 @@ class RunDocument:
     doctor_version: str = __version__
     host: str = field(default_factory=platform.node)
     python: str = field(default_factory=lambda: sys.executable)
+    explanations: dict[str, str] = field(default_factory=dict)  # check ID -> why it matters
     verbose: bool = False
 
     @property
@@ -37,11 +48,29 @@ class RunDocument:
     def exit_code(self) -> int:
         return exit_code(self.results, self.fail_on)
 
+    @property
+    def started_at_text(self) -> str:
+        return time.strftime(TIME_FORMAT, time.gmtime(self.started_at))
+
+    def redacted(self, redactor: Redactor) -> "RunDocument":
+        """A copy with every string scrubbed before rendering, so no format's escaping hides a secret."""
+        scrub = _scrubber(redactor)
+        results = [
+            r.replace(
+                summary=scrub(r.summary), details=scrub(r.details), fix=scrub(r.fix), facts=scrub(r.facts),
+                traceback=scrub(r.traceback),
+                locations=tuple(Location(scrub(loc.path), loc.line, loc.column, scrub(loc.message)) for loc in r.locations),
+            )
+            for r in self.results
+        ]
+        return dataclasses.replace(self, results=results, warnings=scrub(self.warnings),
+                                   explanations=scrub(self.explanations))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "doctor_version": self.doctor_version,
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started_at)),
+            "started_at": self.started_at_text,
             "duration": round(self.duration, 4),
             "host": self.host,
             "python": self.python,
@@ -51,21 +80,43 @@ class RunDocument:
             "interrupted": self.interrupted,
             "timed_out": self.timed_out,
             "warnings": list(self.warnings),
+            "explanations": dict(self.explanations),
             "results": [r.to_dict() for r in self.results],
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunDocument":
-        started = time.mktime(time.strptime(data["started_at"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
-        return cls(
-            results=[Result.from_dict(r) for r in data["results"]],
-            started_at=started,
-            duration=data.get("duration", 0.0),
-            fail_on=data.get("fail_on", "fail"),
-            interrupted=data.get("interrupted", False),
-            timed_out=data.get("timed_out", False),
-            warnings=list(data.get("warnings", [])),
-            doctor_version=data.get("doctor_version", ""),
-            host=data.get("host", ""),
-            python=data.get("python", ""),
-        )
+    def from_dict(cls, data: Any) -> "RunDocument":
+        if not isinstance(data, dict) or "results" not in data or "schema_version" not in data:
+            raise DocumentError("not a livekit-doctor run (no schema_version and results)")
+        if data["schema_version"] != SCHEMA_VERSION:
+            raise DocumentError(f"schema_version {data['schema_version']} is not supported "
+                                f"(this doctor reads {SCHEMA_VERSION}); upgrade livekit-doctor")
+        try:
+            return cls(
+                results=[Result.from_dict(r) for r in data["results"]],
+                started_at=float(calendar.timegm(time.strptime(data["started_at"], TIME_FORMAT))),
+                duration=data.get("duration", 0.0),
+                fail_on=data.get("fail_on", "fail"),
+                interrupted=data.get("interrupted", False),
+                timed_out=data.get("timed_out", False),
+                warnings=list(data.get("warnings", [])),
+                doctor_version=data.get("doctor_version", ""),
+                host=data.get("host", ""),
+                python=data.get("python", ""),
+                explanations=dict(data.get("explanations", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DocumentError(f"malformed run document: {type(exc).__name__}: {exc}") from None
+
+
+def _scrubber(redactor: Redactor) -> Any:
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return redactor.redact(value)
+        if isinstance(value, dict):
+            return {scrub(k): scrub(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(scrub(v) for v in value)
+        return value
+
+    return scrub

@@ -1,31 +1,19 @@
 """A third-party plugin, pip-installed for real, is discovered, run, and its faults reported."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import clean_env
-
-PLUGIN = Path(__file__).resolve().parent.parent / "fixtures" / "example_plugin"
+from conftest import env_with_plugins
 
 
 @pytest.fixture(scope="module")
-def plugin_path(tmp_path_factory):
-    target = tmp_path_factory.mktemp("plugin-site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(PLUGIN)],
-        check=True, capture_output=True, text=True, timeout=300,
-    )
-    return target
+def plugin_path(plugin_site):
+    return plugin_site("example_plugin")
 
 
 def env_with(plugin_path):
-    return clean_env(PYTHONPATH=os.pathsep.join([str(plugin_path), os.environ.get("PYTHONPATH", "")]))
+    return env_with_plugins(plugin_path)
 
 
 def test_plugin_check_is_listed_and_run(plugin_path, run_doctor, tmp_path):

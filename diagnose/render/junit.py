@@ -1,0 +1,44 @@
+"""JUnit XML: one testcase per check, so any CI shows the doctor like a test run."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from diagnose.render.document import RunDocument
+from diagnose.result import Result, Status
+from diagnose.summary import FAIL_ON
+
+
+def _body(result: Result) -> str:
+    parts = [result.summary, result.details, f"fix: {result.fix}" if result.fix else ""]
+    parts += [f"{loc.path}:{loc.line}:{loc.column} {loc.message}" for loc in result.locations]
+    return "\n".join(p for p in parts if p)
+
+
+def render(doc: RunDocument) -> str:
+    warn_fails = FAIL_ON[doc.fail_on] <= Status.WARN.severity
+    counts = {"failures": 0, "errors": 0, "skipped": 0}
+    suite = ET.Element("testsuite", name="livekit-doctor", timestamp=doc.started_at_text, hostname=doc.host)
+    for result in doc.results:
+        case = ET.SubElement(suite, "testcase", classname=f"livekit-doctor.{result.area or 'checks'}",
+                             name=f"{result.check_id} {result.title}", time=f"{result.duration:.3f}")
+        if result.status is Status.FAIL or (result.status is Status.WARN and warn_fails):
+            counts["failures"] += 1
+            ET.SubElement(case, "failure", message=result.summary, type=result.status.value).text = _body(result)
+        elif result.status is Status.ERROR:
+            counts["errors"] += 1
+            ET.SubElement(case, "error", message=result.summary, type="error").text = \
+                "\n".join(p for p in (_body(result), result.traceback) if p)
+        elif result.status is Status.SKIP:
+            counts["skipped"] += 1
+            ET.SubElement(case, "skipped", message=result.summary)
+        elif result.status is Status.WARN:
+            ET.SubElement(case, "system-out").text = "warning: " + _body(result)
+    suite.set("tests", str(len(doc.results)))
+    for name, value in counts.items():
+        suite.set(name, str(value))
+    suite.set("time", f"{doc.duration:.3f}")
+    root = ET.Element("testsuites", name="livekit-doctor")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

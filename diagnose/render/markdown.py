@@ -1,0 +1,121 @@
+"""The Markdown snapshot: everything support needs about one run, readable on GitHub.
+
+Generic on purpose: the environment section shows the facts of checks in the `environment`
+area, the configuration section any result's `facts["config"]` ({name: {value, source}}).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from diagnose.render.document import RunDocument
+from diagnose.result import Result, Status
+
+MARK = {Status.PASS: "✅ pass", Status.WARN: "⚠️ warn", Status.FAIL: "❌ fail", Status.SKIP: "⏭️ skip",
+        Status.ERROR: "💥 error"}
+RUN_JSON_SUMMARY = "The whole run as JSON (load it back with <code>livekit-doctor report</code>)"
+
+
+def cell(value: object) -> str:
+    """A value made safe for one table cell: no pipes or newlines breaking the row."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "").replace("\n", "<br>") or " "
+
+
+def fenced(text: str, info: str = "") -> str:
+    """A code fence longer than any backtick run inside, so the content cannot close it early."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text.rstrip()}\n{fence}"
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _problem_section(result: Result, why: str) -> str:
+    parts = [f"### {MARK[result.status]} {result.check_id}: {result.title}", "",
+             f"**What was seen:** {result.summary}"]
+    if result.details:
+        parts += ["", fenced(result.details, "text")]
+    if result.locations:
+        parts += [""] + [f"- `{loc.path}:{loc.line}:{loc.column}` {loc.message}".rstrip() for loc in result.locations]
+    if why:
+        parts += ["", f"**Why it matters:** {' '.join(why.split())}"]
+    if result.fix:
+        parts += ["", f"**Fix:** {result.fix}"]
+    parts += ["", f"**Docs:** `livekit-doctor explain {result.check_id}` ({result.docs})" if result.docs
+              else f"**Docs:** `livekit-doctor explain {result.check_id}`"]
+    return "\n".join(parts)
+
+
+def _environment(doc: RunDocument) -> str:
+    found = [r for r in doc.results if r.area == "environment"]
+    if not found:
+        return "_Not collected: no environment check ran (select `LK0`)._"
+    blocks = []
+    for r in found:
+        blocks.append(f"**{r.check_id} {r.title}:** {r.summary}")
+        if r.facts:
+            blocks.append(table(["fact", "value"], [[k, v] for k, v in r.facts.items()]))
+    return "\n\n".join(blocks)
+
+
+def _configuration(doc: RunDocument) -> str:
+    rows = []
+    for r in doc.results:
+        config = r.facts.get("config") if isinstance(r.facts, dict) else None
+        if isinstance(config, dict):
+            for name, entry in config.items():
+                entry = entry if isinstance(entry, dict) else {"value": entry}
+                rows.append([name, entry.get("value") or "(not set)", entry.get("source") or "—", r.check_id])
+    if not rows:
+        return "_Not resolved: no check reported the configuration (LK201 did not run)._"
+    return table(["setting", "value (redacted)", "source", "from"], rows)
+
+
+def _timings(doc: RunDocument) -> str:
+    rows = [[r.check_id, f"{r.duration * 1000:.0f} ms"] for r in sorted(doc.results, key=lambda r: -r.duration)]
+    measured = [[r.check_id, name[:-3], f"{value:.1f} ms"] for r in doc.results for name, value in r.facts.items()
+                if name.endswith("_ms") and isinstance(value, (int, float))]
+    text = f"Whole run: {doc.duration:.2f} s (checks run concurrently).\n\n" + table(["check", "duration"], rows)
+    if measured:
+        text += "\n\n" + table(["check", "measure", "value"], measured)
+    return text
+
+
+def render(doc: RunDocument, *, include_run: bool = True) -> str:
+    tail = " (interrupted)" if doc.interrupted else " (run timed out)" if doc.timed_out else ""
+    sections = [
+        "# LiveKit doctor snapshot",
+        f"**{doc.verdict}**{tail} (exit code {doc.exit_code} with `--fail-on {doc.fail_on}`)",
+        table(["", ""], [["When", doc.started_at_text], ["Doctor", f"livekit-doctor {doc.doctor_version}"],
+                         ["Host", doc.host], ["Interpreter", doc.python], ["Duration", f"{doc.duration:.2f} s"]]),
+    ]
+    if doc.warnings:
+        sections.append("\n".join(f"> **warning:** {w}" for w in doc.warnings))
+    sections += ["## Summary", table(["status", "ID", "check", "summary", "duration"],
+                                     [[MARK[r.status], r.check_id, r.title, r.summary, f"{r.duration * 1000:.0f} ms"]
+                                      for r in doc.results])]
+    problems = [r for r in doc.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
+    sections.append("## Problems and warnings")
+    sections += [_problem_section(r, doc.explanations.get(r.check_id, "")) for r in problems] or ["None."]
+    sections += ["## Environment", _environment(doc), "## Configuration", _configuration(doc),
+                 "## Timings", _timings(doc)]
+    if include_run:
+        run_json = json.dumps(doc.to_dict(), indent=2)
+        sections += ["## Run data", f"<details>\n<summary>{RUN_JSON_SUMMARY}</summary>\n\n{fenced(run_json, 'json')}\n\n</details>"]
+    return "\n\n".join(sections) + "\n"
+
+
+_RUN_BLOCK = re.compile(r"<summary>" + re.escape(RUN_JSON_SUMMARY) + r"</summary>\s*(?P<fence>`{3,})json\n(?P<body>.*?)\n(?P=fence)",
+                        re.DOTALL)
+
+
+def extract_run(text: str) -> str | None:
+    """The run JSON embedded in a snapshot, or None when the text is not a snapshot."""
+    match = _RUN_BLOCK.search(text)
+    return match.group("body") if match else None
