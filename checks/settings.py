@@ -1,19 +1,26 @@
 """Where the LiveKit URL, API key and secret come from, resolved once per run.
 
-Every LK2xx-LK5xx check reads them through `livekit_settings(ctx)` so that all agree on
-the values and on where each came from. Precedence (highest first): command-line flags,
-environment (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET).
+Every LK2xx-LK5xx check reads them through `livekit_settings(ctx)` so that all agree on the
+values and on where each came from. Precedence, highest first, like the LiveKit tools:
+command-line flags; the environment (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET);
+`--env-file` or the project's `.env`; the `lk` CLI's default project
+(~/.livekit/cli-config.yaml); the local dev defaults, only when nothing else set any of the
+three and a server listens on localhost:7880.
 """
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import click
 
 from diagnose.context import Context
 
 FIELDS = {"url": "LIVEKIT_URL", "api_key": "LIVEKIT_API_KEY", "api_secret": "LIVEKIT_API_SECRET"}
+DEV_DEFAULTS = {"url": "ws://localhost:7880", "api_key": "devkey", "api_secret": "secret"}
+DEV_SOURCE = "dev defaults (a server listens on localhost:7880)"
 
 
 @dataclass(frozen=True)
@@ -21,26 +28,104 @@ class LiveKitSettings:
     url: str | None = None
     api_key: str | None = None
     api_secret: str | None = None
-    sources: dict[str, str] = field(default_factory=dict)  # field -> "--url", "env LIVEKIT_URL", ...
+    sources: dict[str, str] = field(default_factory=dict)  # field -> "--url", "env LIVEKIT_URL", ".env", ...
+    candidates: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # field -> every (source, value)
+    looked_in: tuple[str, ...] = ()  # every source consulted, in precedence order
+    problems: tuple[str, ...] = ()  # sources that exist but could not be read
+    env_file: Path | None = None  # the .env file consulted, if any
 
     @property
     def complete(self) -> bool:
         return bool(self.url and self.api_key and self.api_secret)
 
+    @property
+    def conflicts(self) -> list[tuple[str, str, str]]:
+        """(field, winning source, overridden source) for each lower source with a different value."""
+        out = []
+        for name, found in self.candidates.items():
+            winner_source, winner = found[0]
+            out += [(name, winner_source, source) for source, value in found[1:] if value != winner]
+        return out
+
+
+def _env_file(ctx: Context) -> tuple[Path | None, str]:
+    chosen = ctx.option("env_file")
+    if chosen:
+        return Path(chosen), f"--env-file {chosen}"
+    default = ctx.project_dir / ".env"
+    return (default, ".env") if default.is_file() else (None, ".env")
+
+
+def _dotenv_values(path: Path) -> dict[str, str | None]:
+    from dotenv import dotenv_values
+
+    return dict(dotenv_values(path))
+
+
+def _lk_project(ctx: Context) -> tuple[dict[str, str], str, str | None]:
+    """(values, source label, problem) from the `lk` CLI's default project."""
+    home = Path(ctx.env.get("HOME") or Path.home())
+    path = home / ".livekit" / "cli-config.yaml"
+    label = f"lk CLI config {path}"
+    if not path.is_file():
+        return {}, label, None
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        default = data.get("default_project")
+        project = next((p for p in data.get("projects") or [] if p.get("name") == default), None)
+    except (OSError, yaml.YAMLError, AttributeError, TypeError) as exc:
+        return {}, label, f"{path} could not be read: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+    if project is None:
+        return {}, label, (f"{path} names default project {default!r}, which it does not define" if default else None)
+    values = {name: str(project[name]) for name in FIELDS if project.get(name)}
+    return values, f"lk CLI project {default!r}", None
+
+
+def local_dev_server_listening(timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection(("localhost", 7880), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
 
 def resolve(ctx: Context) -> LiveKitSettings:
-    values: dict[str, str | None] = {}
-    sources: dict[str, str] = {}
-    for name, env_name in FIELDS.items():
-        flag = ctx.option(name)
-        if flag:
-            values[name], sources[name] = flag, f"--{name.replace('_', '-')}"
-        elif ctx.env.get(env_name):
-            values[name], sources[name] = ctx.env[env_name], f"env {env_name}"
-        else:
-            values[name] = None
-    ctx.redactor.add(values["api_secret"])
-    return LiveKitSettings(sources=sources, **values)
+    layers: list[tuple[str, dict[str, str]]] = []
+    problems: list[str] = []
+    layers.append(("flags", {name: ctx.option(name) for name in FIELDS if ctx.option(name)}))
+    layers.append(("env", {name: ctx.env[var] for name, var in FIELDS.items() if ctx.env.get(var)}))
+    env_path, env_label = _env_file(ctx)
+    if env_path is not None:
+        try:
+            values = _dotenv_values(env_path)
+            layers.append((env_label, {name: values[var] for name, var in FIELDS.items() if values.get(var)}))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{env_path} could not be read: {exc}")
+    lk_values, lk_label, lk_problem = _lk_project(ctx)
+    layers.append((lk_label, lk_values))
+    if lk_problem:
+        problems.append(lk_problem)
+
+    candidates: dict[str, list[tuple[str, str]]] = {}
+    for layer, values in layers:
+        for name, value in values.items():
+            label = {"flags": f"--{name.replace('_', '-')}", "env": f"env {FIELDS[name]}"}.get(layer, layer)
+            candidates.setdefault(name, []).append((label, value))
+    if not candidates and local_dev_server_listening():
+        candidates = {name: [(DEV_SOURCE, value)] for name, value in DEV_DEFAULTS.items()}
+    for found in candidates.get("api_secret", []):  # losing values are secrets too
+        ctx.redactor.add(found[1])
+    looked_in = ("flags", "environment", env_label if env_path else ".env (none)", lk_label, "dev defaults")
+    return LiveKitSettings(
+        sources={name: found[0][0] for name, found in candidates.items()},
+        candidates=candidates,
+        looked_in=looked_in,
+        problems=tuple(problems),
+        env_file=env_path,
+        **{name: found[0][1] for name, found in candidates.items()},
+    )
 
 
 def livekit_settings(ctx: Context) -> LiveKitSettings:
@@ -52,4 +137,6 @@ OPTIONS = [
     click.Option(["--url"], metavar="URL", help="LiveKit server URL (default: $LIVEKIT_URL)."),
     click.Option(["--api-key"], metavar="KEY", help="API key (default: $LIVEKIT_API_KEY)."),
     click.Option(["--api-secret"], metavar="SECRET", help="API secret (default: $LIVEKIT_API_SECRET)."),
+    click.Option(["--env-file"], type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
+                 help="A .env file with LIVEKIT_* values (default: .env in the project directory)."),
 ]

@@ -37,7 +37,7 @@ def result_block(result: Result, *, verbose: bool = False, color: bool = False) 
         if result.details:
             lines.append(_indent(result.details))
         if result.facts:
-            lines.append(_indent(json.dumps(result.facts, indent=2, default=str)))
+            lines.append(_indent(json.dumps(result.facts, indent=2, default=str, ensure_ascii=False)))
         if result.traceback:
             lines.append(_indent(result.traceback.rstrip()))
     return "\n".join(lines)
