@@ -7,6 +7,7 @@ import socket
 import stat
 from urllib.parse import urlsplit
 
+from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
 from checks.settings import DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings
 from diagnose.check import check
 from diagnose.context import Context
@@ -156,7 +157,7 @@ def key_and_secret(ctx: Context) -> Result:
     dev = key == DEV_DEFAULTS["api_key"] and secret == DEV_DEFAULTS["api_secret"]
     if dev and host and not is_loopback_host(host):
         problems.append(f"the dev keys (devkey/secret) are used with {host}: anyone who knows them can mint tokens")
-    elif len(secret) < 32 and not dev:
+    elif len(secret) < 32 and not dev and not problems:
         warnings.append(f"the secret is {len(secret)} characters; the server wants at least 32")
     if s.env_file is not None and s.env_file.is_file():
         mode = s.env_file.stat().st_mode

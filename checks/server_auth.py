@@ -12,6 +12,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
 from checks.settings import livekit_settings
 from checks.tokens import admin_grants, join_grants, mint
 from diagnose.check import check

@@ -115,8 +115,9 @@ def resolve(ctx: Context) -> LiveKitSettings:
             candidates.setdefault(name, []).append((label, value))
     if not candidates and local_dev_server_listening():
         candidates = {name: [(DEV_SOURCE, value)] for name, value in DEV_DEFAULTS.items()}
-    for found in candidates.get("api_secret", []):  # losing values are secrets too
-        ctx.redactor.add(found[1])
+    for _, secret in candidates.get("api_secret", []):  # losing values are secrets too
+        if secret != DEV_DEFAULTS["api_secret"]:  # the public dev secret would blank the word everywhere
+            ctx.redactor.add(secret)
     looked_in = ("flags", "environment", env_label if env_path else ".env (none)", lk_label, "dev defaults")
     return LiveKitSettings(
         sources={name: found[0][0] for name, found in candidates.items()},

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
 from checks.settings import livekit_settings
 from diagnose.check import check
 from diagnose.context import Context

@@ -37,8 +37,9 @@ class Redactor:
             return text
         text = _JWT.sub(self._jwt_replacement, text)
         text = _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", text)
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "[secret redacted]")
+        if self._secrets:  # one pass, longest first: a placeholder is never redacted again
+            pattern = "|".join(re.escape(s) for s in sorted(self._secrets, key=len, reverse=True))
+            text = re.sub(pattern, "[secret redacted]", text)
         return text
 
     def _jwt_replacement(self, match: re.Match[str]) -> str:

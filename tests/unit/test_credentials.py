@@ -1,0 +1,74 @@
+import os
+
+import pytest
+
+from checks.credentials import credentials_found, key_and_secret, server_url
+from diagnose.context import Context
+from diagnose.result import Status
+
+SECRET = "q" * 40
+
+
+def run(chk, tmp_path, env=None, files=None, **options):
+    for name, text in (files or {}).items():
+        (tmp_path / name).write_text(text)
+        os.chmod(tmp_path / name, 0o600)
+    ctx = Context(project_dir=tmp_path, options=options, env={"HOME": str(tmp_path)} | (env or {}))
+    return chk.func(ctx)
+
+
+def test_nothing_configured_says_what_to_set(tmp_path):
+    r = run(credentials_found, tmp_path)
+    assert r.status is Status.FAIL
+    assert r.summary == "LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET are not set"
+    assert r.fix.startswith("Set LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET in the environment")
+
+
+def test_conflict_between_env_and_dotenv_warns_and_names_the_winner(tmp_path):
+    r = run(credentials_found, tmp_path, env={"LIVEKIT_URL": "ws://a", "LIVEKIT_API_KEY": "APIenvkey1", "LIVEKIT_API_SECRET": SECRET},
+            files={".env": "LIVEKIT_API_KEY=APIdotenv\n"})
+    assert r.status is Status.WARN
+    assert r.summary == "LIVEKIT_API_KEY: env LIVEKIT_API_KEY wins over a different value in .env"
+    assert r.facts["config"]["api_secret"] == {"value": "[redacted, 40 characters]", "source": "env LIVEKIT_API_SECRET"}
+    assert r.facts["config"]["api_key"] == {"value": "API…y1", "source": "env LIVEKIT_API_KEY"}
+
+
+@pytest.mark.parametrize("url,status,summary", [
+    ("ftp://host", Status.FAIL, "scheme 'ftp' is not one of ws, wss, http, https"),
+    ("ws://host.invalid:7880", Status.FAIL, "host host.invalid does not resolve"),
+    ("ws://localhost:7880/rtc", Status.WARN, "ws://localhost:7880/rtc: it has a path (/rtc)"),
+    ("ws://localhost:notaport", Status.FAIL, "the URL 'ws://localhost:notaport' does not parse"),
+    ("ws://localhost:7880\n", Status.FAIL, "the URL from env LIVEKIT_URL has surrounding whitespace or a newline"),
+    ("ws://127.0.0.1:7880", Status.PASS, "ws://127.0.0.1:7880 (plain WebSocket for clients"),
+])
+def test_url(tmp_path, url, status, summary):
+    r = run(server_url, tmp_path, env={"LIVEKIT_URL": url})
+    assert (r.status, r.summary[:len(summary)]) == (status, summary)
+
+
+@pytest.mark.parametrize("files,env,status,summary", [
+    ({".env": f'LIVEKIT_API_KEY=APIkey1234\nLIVEKIT_API_SECRET="{SECRET}\n"\n'}, {}, Status.FAIL,
+     "LIVEKIT_API_SECRET from .env contains a newline"),
+    ({}, {"LIVEKIT_API_KEY": "'APIkey1234'", "LIVEKIT_API_SECRET": SECRET}, Status.FAIL,
+     "LIVEKIT_API_KEY from env LIVEKIT_API_KEY contains quotes kept as part of the value"),
+    ({}, {"LIVEKIT_API_KEY": SECRET, "LIVEKIT_API_SECRET": "APIkey1234"}, Status.FAIL,
+     "key and secret look swapped: the key is 40 characters, the secret API…34"),
+    ({}, {"LIVEKIT_URL": "wss://voice.example.com", "LIVEKIT_API_KEY": "devkey", "LIVEKIT_API_SECRET": "secret"},
+     Status.FAIL, "the dev keys (devkey/secret) are used with voice.example.com: anyone who knows them can mint tokens"),
+    ({}, {"LIVEKIT_URL": "ws://localhost:7880", "LIVEKIT_API_KEY": "devkey", "LIVEKIT_API_SECRET": "secret"},
+     Status.PASS, "key ******, secret of 6 characters, no stray whitespace"),
+    ({}, {"LIVEKIT_API_KEY": "APIkey1234", "LIVEKIT_API_SECRET": "short-secret"}, Status.WARN,
+     "the secret is 12 characters; the server wants at least 32"),
+])
+def test_key_and_secret(tmp_path, files, env, status, summary):
+    r = run(key_and_secret, tmp_path, env=env, files=files)
+    assert (r.status, r.summary) == (status, summary)
+
+
+def test_dotenv_readable_by_others_warns(tmp_path):
+    (tmp_path / ".env").write_text(f"LIVEKIT_API_KEY=APIkey1234\nLIVEKIT_API_SECRET={SECRET}\n")
+    os.chmod(tmp_path / ".env", 0o644)
+    r = run(key_and_secret, tmp_path)
+    assert (r.status, r.summary) == (Status.WARN, f"{tmp_path / '.env'} is readable by other users (mode -rw-r--r--)")
+    os.chmod(tmp_path / ".env", 0o600)
+    assert run(key_and_secret, tmp_path).status is Status.PASS
