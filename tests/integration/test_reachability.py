@@ -1,0 +1,140 @@
+"""LK401-LK406 against real listeners: the server, a TLS proxy with real certificates, a plain web
+server, a silent socket, a paused server, nothing at all. Each asserts check ID, status and cause."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import threading
+
+import pytest
+
+from certs import CertificateAuthority
+from conftest import clean_env
+from livekit_server import free_port
+from tls_proxy import TlsProxy
+
+pytestmark = pytest.mark.integration
+
+
+def lk4(run_doctor, tmp_path, env, *extra) -> dict[str, dict]:
+    proc = run_doctor("--select", "LK4", "--format", "json", "--no-snapshot", "--timeout", "30", *extra,
+                      env=clean_env(HOME=str(tmp_path), **env))
+    doc = json.loads(proc.stdout)
+    assert not doc["timed_out"]
+    return {r["check_id"]: r for r in doc["results"]}
+
+
+def status(results: dict[str, dict]) -> dict[str, str]:
+    return {cid: r["status"] for cid, r in results.items() if cid.startswith("LK4")}
+
+
+def test_real_server_passes_every_layer(livekit_server, run_doctor, tmp_path):
+    r = lk4(run_doctor, tmp_path, livekit_server.env())
+    assert status(r) == {"LK401": "pass", "LK402": "pass", "LK403": "skip", "LK404": "pass", "LK405": "pass",
+                         "LK406": "pass"}
+    assert r["LK405"]["facts"]["server"]["version"] == "1.13.5"
+    assert r["LK405"]["summary"].startswith("joined in ")
+    assert f"127.0.0.1:{livekit_server.udp_port}" in r["LK406"]["facts"]["udp"]
+    assert f"127.0.0.1:{livekit_server.rtc_tcp_port}" in r["LK406"]["facts"]["tcp"]
+    for name in ("dns_ms", "connect_ms", "first_byte_ms", "join_ms"):
+        key = {"dns_ms": "LK401", "connect_ms": "LK402", "first_byte_ms": "LK404", "join_ms": "LK405"}[name]
+        assert r[key]["facts"][name] > 0
+
+
+def test_nothing_listening(livekit_server, run_doctor, tmp_path):
+    port = free_port()
+    r = lk4(run_doctor, tmp_path, livekit_server.env() | {"LIVEKIT_URL": f"ws://127.0.0.1:{port}"})
+    assert (r["LK402"]["status"], r["LK402"]["summary"]) == (
+        "fail", f"connection refused: nothing listens on port {port} at 127.0.0.1")
+    assert r["LK404"]["status"] == "skip" and r["LK405"]["status"] == "skip"
+
+
+def test_listener_that_never_answers_ends_at_the_timeout(livekit_server, run_doctor, tmp_path):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        r = lk4(run_doctor, tmp_path, livekit_server.env() | {"LIVEKIT_URL": f"ws://127.0.0.1:{port}"},
+                "--net-timeout", "1")
+    assert r["LK402"]["status"] == "pass"
+    assert (r["LK404"]["status"], r["LK404"]["summary"]) == (
+        "fail", "no HTTP answer within 1 s: the port accepts connections but nothing answers")
+    assert r["LK405"]["status"] == "skip"
+
+
+def test_paused_server(start_server, run_doctor, tmp_path):
+    server = start_server()
+    server.pause()
+    try:
+        r = lk4(run_doctor, tmp_path, server.env(), "--net-timeout", "1")
+    finally:
+        server.resume()
+    assert r["LK402"]["status"] == "pass"  # the kernel still accepts connections for a stopped process
+    assert r["LK404"]["summary"] == "no HTTP answer within 1 s: the port accepts connections but nothing answers"
+    assert "stopped (Ctrl-Z/SIGSTOP)" in r["LK404"]["fix"]
+
+
+def test_plain_web_server_is_not_livekit(livekit_server, run_doctor, tmp_path):
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            body = b"<html><body>Welcome to nginx!</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        port = web.server_address[1]
+        r = lk4(run_doctor, tmp_path, livekit_server.env() | {"LIVEKIT_URL": f"ws://127.0.0.1:{port}"})
+    finally:
+        web.shutdown()
+    assert r["LK404"]["status"] == "fail"
+    assert r["LK404"]["summary"].startswith(f"something other than a LiveKit server answers at http://127.0.0.1:{port}: "
+                                            "HTTP 200, Server: BaseHTTP/")
+    assert r["LK404"]["summary"].endswith("body: '<html><body>Welcome to nginx!</body></html>'")
+
+
+def test_unresolvable_name(livekit_server, run_doctor, tmp_path):
+    r = lk4(run_doctor, tmp_path, livekit_server.env() | {"LIVEKIT_URL": "wss://voice.doctor-test.invalid"})
+    assert r["LK401"]["status"] == "fail"
+    assert r["LK401"]["summary"].startswith("voice.doctor-test.invalid does not resolve: ")
+    assert {r[c]["status"] for c in ("LK402", "LK403", "LK404", "LK405", "LK406")} == {"skip"}
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory) -> CertificateAuthority:
+    return CertificateAuthority(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.mark.parametrize("case,cert_kwargs,with_ca,summary", [
+    ("valid", {}, True, None),
+    ("self-signed", {"self_signed": True}, True, "the certificate is self-signed"),
+    ("expired", {"expired": True}, True, "the certificate has expired"),
+    ("wrong-host", {"host": "other.example.com"}, True, "the certificate does not match the host name"),
+    ("private-ca-not-given", {}, False, "the certificate's issuer is not trusted here (unknown or private CA, or a "
+                                        "missing intermediate)"),
+    ("expires-soon", {"days": 5}, True, None),
+])
+def test_tls_proxy_certificates(livekit_server, run_doctor, tmp_path, ca, case, cert_kwargs, with_ca, summary):
+    cert, key = ca.leaf(case, **cert_kwargs)
+    with TlsProxy(cert, key, livekit_server.port) as proxy:
+        extra = ("--ca-file", str(ca.path)) if with_ca else ()
+        r = lk4(run_doctor, tmp_path, livekit_server.env() | {"LIVEKIT_URL": f"wss://localhost:{proxy.port}"}, *extra)
+    if case == "valid":
+        assert status(r) == {"LK401": "pass", "LK402": "pass", "LK403": "pass", "LK404": "pass", "LK405": "pass",
+                             "LK406": "pass"}
+        assert r["LK403"]["summary"].startswith("TLSv1.3, certificate for commonName=localhost from "
+                                                "commonName=livekit-doctor test CA, valid 90 more days")
+        assert r["LK403"]["facts"]["tls_ms"] > 0
+    elif case == "expires-soon":
+        assert r["LK403"]["status"] == "warn" and r["LK403"]["summary"].endswith("expires in 5 days")
+    else:
+        assert (r["LK403"]["status"], r["LK403"]["summary"]) == ("fail", f"localhost:{proxy.port}: {summary}")
+        assert r["LK404"]["status"] == "skip" and r["LK405"]["status"] == "skip"
