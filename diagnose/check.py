@@ -22,6 +22,7 @@ class Check:
     func: CheckFunc
     needs: tuple[str, ...] = ()
     timeout: float = 10.0
+    after: tuple[str, ...] = ()  # run after these when they are selected, whatever their result
     plugin: str = ""
     docs_dir: Path | None = None
 
@@ -72,11 +73,15 @@ def check(
     area: str,
     needs: tuple[str, ...] | list[str] = (),
     timeout: float = 10.0,
+    after: tuple[str, ...] | list[str] = (),
 ) -> Callable[[CheckFunc], Check]:
-    """Decorator turning a function `(ctx) -> Result` (sync or async) into a Check."""
+    """Decorator turning a function `(ctx) -> Result` (sync or async) into a Check.
+
+    `needs`: run after these and skip when one did not pass; `after`: only run after them.
+    """
 
     def wrap(func: CheckFunc) -> Check:
-        return Check(id=id, title=title, area=area, func=func, needs=tuple(needs), timeout=timeout)
+        return Check(id=id, title=title, area=area, func=func, needs=tuple(needs), timeout=timeout, after=tuple(after))
 
     return wrap
 

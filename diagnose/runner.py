@@ -87,7 +87,7 @@ async def run_checks(
     done: dict[str, asyncio.Event] = {c.id: asyncio.Event() for c in checks}
 
     async def runner(chk: Check) -> None:
-        for need in chk.needs:
+        for need in (*chk.needs, *chk.after):  # `after` only orders: its result never skips this check
             if need in done:
                 await done[need].wait()
         reason = _blocking_need(chk, ctx, selected)

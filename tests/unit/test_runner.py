@@ -157,3 +157,21 @@ def test_result_is_stamped_with_identity_and_docs():
     res = run([ok]).results[0]
     assert (res.check_id, res.title, res.area, res.docs) == ("TT007", "Stamped", "tests", "docs/checks/TT007.md")
     assert res.duration >= 0
+
+
+def test_after_orders_without_skipping():
+    @check("TT001", "slow and failing", area="t")
+    async def base(ctx):
+        await asyncio.sleep(0.05)
+        return failed("broken")
+
+    @check("TT002", "reads it", area="t", after=["TT001"])
+    def reader(ctx):
+        return passed(f"saw {ctx.results['TT001'].status.value}")
+
+    @check("TT003", "after an unselected one", area="t", after=["TT999"])
+    def lonely(ctx):
+        return passed("ran")
+
+    res = run([reader, base, lonely]).results
+    assert [(r.check_id, r.summary) for r in res] == [("TT002", "saw fail"), ("TT001", "broken"), ("TT003", "ran")]
