@@ -1,0 +1,224 @@
+"""LK501: a whole session with real audio: create a room, two participants, a tone, data, cleanup.
+
+Cleanup is guaranteed: whatever happens (a failed step, the check's timeout, Ctrl-C), the
+participants disconnect and the `doctor-` room is deleted before the check returns.
+"""
+
+from __future__ import annotations
+
+import array
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from checks.settings import livekit_settings
+from checks.target import net_timeout, target
+from checks.tokens import join_grants, mint
+from checks.tone import SAMPLE_RATE, TONE_HZ, estimate_frequency, rms, tone_frames
+from diagnose.check import check
+from diagnose.context import Context
+from diagnose.result import Result, failed, passed, skipped
+
+if TYPE_CHECKING:
+    from livekit import api as lkapi
+
+TONE_TOLERANCE = 0.03  # relative; Opus keeps the pitch well within this
+SETTLE_MS = 60  # skipped after the first audible frame: the codec ramps up
+ANALYSE_MS = 200  # audio analysed after that
+MEDIA_TIMEOUT = 10.0  # seconds for media steps (ICE over UDP/TCP normally takes well under 1 s)
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, cause: str) -> None:
+        super().__init__(f"{step}: {cause}")
+        self.step, self.cause = step, cause
+
+
+class Timeline:
+    """Elapsed milliseconds per step since the start, for the facts and the report."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.ms: dict[str, float] = {}
+
+    def mark(self, name: str) -> float:
+        self.ms[name] = round((time.perf_counter() - self.start) * 1000, 1)
+        return self.ms[name]
+
+
+async def _step(name: str, awaitable: Any, timeout: float) -> Any:
+    import asyncio
+
+    try:
+        return await asyncio.wait_for(awaitable, timeout)
+    except asyncio.TimeoutError:
+        raise StepFailed(name, f"no result within {timeout:g} s") from None
+
+
+def media_hint(ctx: Context) -> str:
+    """The likely causes when signalling works and media does not, with the ports involved."""
+    transports = ctx.results.get("LK406")
+    facts = transports.facts if transports is not None else {}
+    udp = ", ".join(facts.get("udp", [])) or "the UDP port or range (rtc.udp_port / 50000-60000)"
+    tcp = ", ".join(facts.get("tcp", [])) or "ICE/TCP 7881"
+    turn = "TURN is configured" if facts.get("turn") else "no TURN server is configured"
+    return (f"Signalling works but media does not: the server offers UDP {udp} and TCP {tcp}; {turn}. Likely: "
+            "those ports are blocked between client and server, or the advertised node IP is wrong "
+            "(rtc.node_ip / use_external_ip) so ICE connects to an address nobody answers on; configure TURN "
+            "for clients behind strict firewalls.")
+
+
+async def _cleanup(api: "lkapi.LiveKitAPI", rooms: list[Any], room_name: str, facts: dict[str, Any]) -> None:
+    """Disconnect both participants and delete the room; runs even when the check is cancelled."""
+    import asyncio
+
+    from livekit import api as lk
+
+    for room in rooms:
+        try:
+            await asyncio.wait_for(room.disconnect(), 3)
+        except Exception:  # a participant that never connected or already left
+            pass
+    try:
+        await asyncio.wait_for(api.room.delete_room(lk.DeleteRoomRequest(room=room_name)), 5)
+        listed = await asyncio.wait_for(api.room.list_rooms(lk.ListRoomsRequest(names=[room_name])), 5)
+        facts["room_deleted"] = not listed.rooms
+    except Exception as exc:  # reported, never raised: the check's own verdict matters more
+        facts["room_deleted"] = False
+        facts["cleanup_error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        await api.aclose()
+
+
+async def _session(ctx: Context, api: "lkapi.LiveKitAPI", rooms: list[Any], room_name: str, t: Timeline,
+                   facts: dict[str, Any]) -> None:
+    import asyncio
+
+    from livekit import api as lk
+    from livekit import rtc
+
+    s = livekit_settings(ctx)
+    url, key, secret = target(ctx).ws_base, s.api_key.strip(), s.api_secret.strip()
+    step_timeout = net_timeout(ctx)
+
+    await _step("create room", api.room.create_room(lk.CreateRoomRequest(name=room_name, empty_timeout=30)),
+                step_timeout)
+    listed = await _step("list rooms", api.room.list_rooms(lk.ListRoomsRequest(names=[room_name])), step_timeout)
+    if not listed.rooms:
+        raise StepFailed("list rooms", "the room just created is not listed")
+    t.mark("room_created_ms")
+
+    a, b = rooms
+    subscribed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    b.on("track_subscribed", lambda track, *_: subscribed.done() or subscribed.set_result(track))
+    await _step("participant A connects", a.connect(url, mint(key, secret, identity="doctor-a", video=join_grants(room_name))),
+                step_timeout)
+    t.mark("signal_connect_ms")
+
+    source = rtc.AudioSource(SAMPLE_RATE, 1)
+    track = rtc.LocalAudioTrack.create_audio_track("doctor-tone", source)
+    frames = tone_frames()
+
+    async def play() -> None:
+        while True:
+            samples = next(frames)
+            await source.capture_frame(rtc.AudioFrame(samples.tobytes(), SAMPLE_RATE, 1, len(samples)))
+
+    player = asyncio.create_task(play())
+    try:
+        await _step("publish audio (media connection)", a.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)), MEDIA_TIMEOUT)
+        t.mark("media_connected_ms")
+        await _step("participant B connects", b.connect(url, mint(key, secret, identity="doctor-b",
+                                                                    video=join_grants(room_name))), step_timeout)
+        remote = await _step("B subscribes to A's audio", asyncio.shield(subscribed), MEDIA_TIMEOUT)
+        t.mark("subscribed_ms")
+        received = array.array("h")
+        stream = rtc.AudioStream(remote, sample_rate=SAMPLE_RATE, num_channels=1)
+
+        async def listen() -> None:
+            async for event in stream:
+                chunk = array.array("h", bytes(event.frame.data))
+                if not received and rms(chunk) < 500:  # jitter-buffer silence before the tone arrives
+                    continue
+                if not received:
+                    t.mark("first_audio_frame_ms")
+                received.extend(chunk)
+                if len(received) >= SAMPLE_RATE * (SETTLE_MS + ANALYSE_MS) // 1000:
+                    return
+
+        try:
+            await _step("B receives audio", listen(), MEDIA_TIMEOUT)
+        finally:
+            await stream.aclose()
+    finally:
+        player.cancel()
+    heard = estimate_frequency(received[SAMPLE_RATE * SETTLE_MS // 1000:])
+    facts["tone_hz"], facts["heard_hz"] = TONE_HZ, round(heard, 1)
+    if abs(heard - TONE_HZ) > TONE_HZ * TONE_TOLERANCE:
+        raise StepFailed("B receives audio", f"heard {heard:.0f} Hz instead of the {TONE_HZ:.0f} Hz tone")
+
+    pong: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+
+    def on_data(packet: Any) -> None:
+        text = bytes(packet.data).decode(errors="replace")
+        if text.startswith("ping:") and packet.participant and packet.participant.identity == "doctor-a":
+            asyncio.ensure_future(b.local_participant.publish_data("pong:" + text[5:], topic="doctor"))
+        elif text.startswith("pong:") and not pong.done():
+            pong.set_result(float(text[5:]))
+
+    a.on("data_received", on_data)
+    b.on("data_received", on_data)
+    sent = time.perf_counter()
+    await a.local_participant.publish_data(f"ping:{sent}", topic="doctor")
+    await _step("data message A -> B -> A", asyncio.shield(pong), step_timeout)
+    facts["data_rtt_ms"] = round((time.perf_counter() - sent) * 1000, 1)
+
+    participants = await _step("list participants", api.room.list_participants(
+        lk.ListParticipantsRequest(room=room_name)), step_timeout)
+    identities = sorted(p.identity for p in participants.participants)
+    if identities != ["doctor-a", "doctor-b"]:
+        raise StepFailed("list participants", f"the server lists {identities or 'nobody'}, not doctor-a and doctor-b")
+
+
+@check("LK501", "Media round-trip", area="session", needs=("LK205", "LK405"), timeout=40)
+async def round_trip(ctx: Context) -> Result:
+    """Two participants in a fresh room: a 440 Hz tone from A heard by B, a data round-trip, cleanup."""
+    try:
+        from livekit import api as lk
+        from livekit import rtc
+    except ImportError:
+        return skipped("the livekit rtc SDK is not installed: pip install 'livekit-doctor[rtc]'",
+                       fix="pip install 'livekit-doctor[rtc]' (or: pip install livekit) in the doctor's environment.")
+    s = livekit_settings(ctx)
+    room_name = f"doctor-{secrets.token_hex(4)}"
+    timeline = Timeline()
+    facts: dict[str, Any] = {"room": room_name}
+    api = lk.LiveKitAPI(url=target(ctx).http_base, api_key=s.api_key.strip(), api_secret=s.api_secret.strip())
+    rooms = [rtc.Room(), rtc.Room()]
+    try:
+        await _session(ctx, api, rooms, room_name, timeline, facts)
+    except StepFailed as exc:
+        media = exc.step in ("publish audio (media connection)", "B subscribes to A's audio", "B receives audio")
+        return failed(f"{exc.step} failed: {exc.cause}", facts=facts | timeline.ms,
+                      fix=media_hint(ctx) if media else "See the step's check: LK205 for tokens, LK405 for signalling.")
+    except (rtc.ConnectError, lk.TwirpError) as exc:
+        return failed(f"{type(exc).__name__}: {exc}", facts=facts | timeline.ms,
+                      fix="See LK205 (tokens) and LK405 (signalling) for the cause.")
+    finally:
+        import asyncio
+
+        await asyncio.shield(_cleanup(api, rooms, room_name, facts))
+        timeline.mark("total_ms")
+    facts |= timeline.ms
+    if not facts.get("room_deleted"):
+        return failed(f"the session worked but room {room_name} could not be deleted: {facts.get('cleanup_error')}",
+                      facts=facts, fix="Check that the key has roomCreate rights (DeleteRoom).")
+    return passed(
+        f"{TONE_HZ:.0f} Hz tone heard as {facts['heard_hz']:.0f} Hz; signal {facts['signal_connect_ms']:.0f} ms, "
+        f"media {facts['media_connected_ms']:.0f} ms, first audio {facts['first_audio_frame_ms']:.0f} ms, "
+        f"data RTT {facts['data_rtt_ms']:.1f} ms; room deleted", facts=facts)
+
+
+CHECKS = [round_trip]
