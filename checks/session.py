@@ -18,7 +18,7 @@ from checks.tokens import join_grants, mint
 from checks.tone import SAMPLE_RATE, TONE_HZ, estimate_frequency, rms, tone_frames
 from diagnose.check import check
 from diagnose.context import Context
-from diagnose.result import Result, failed, passed, skipped
+from diagnose.result import Result, Status, failed, passed, skipped
 
 if TYPE_CHECKING:
     from livekit import api as lkapi
@@ -27,6 +27,10 @@ TONE_TOLERANCE = 0.03  # relative; Opus keeps the pitch well within this
 SETTLE_MS = 60  # skipped after the first audible frame: the codec ramps up
 ANALYSE_MS = 200  # audio analysed after that
 MEDIA_TIMEOUT = 10.0  # seconds for media steps (ICE over UDP/TCP normally takes well under 1 s)
+
+
+CONNECT_A, CONNECT_B = "participant A connects (signal + media)", "participant B connects (signal + media)"
+MEDIA_STEPS = (CONNECT_A, CONNECT_B, "publish audio", "B subscribes to A's audio", "B receives audio")
 
 
 class StepFailed(Exception):
@@ -60,13 +64,15 @@ def media_hint(ctx: Context) -> str:
     """The likely causes when signalling works and media does not, with the ports involved."""
     transports = ctx.results.get("LK406")
     facts = transports.facts if transports is not None else {}
-    udp = ", ".join(facts.get("udp", [])) or "the UDP port or range (rtc.udp_port / 50000-60000)"
-    tcp = ", ".join(facts.get("tcp", [])) or "ICE/TCP 7881"
+    if facts.get("udp") or facts.get("tcp"):
+        offered = f"the server offers UDP {', '.join(facts.get('udp', [])) or 'none'} and ICE/TCP " \
+                  f"{', '.join(facts.get('tcp', [])) or 'none'}"
+    else:
+        offered = "check the UDP port or range (rtc.udp_port, 50000-60000 by default) and ICE/TCP 7881"
     turn = "TURN is configured" if facts.get("turn") else "no TURN server is configured"
-    return (f"Signalling works but media does not: the server offers UDP {udp} and TCP {tcp}; {turn}. Likely: "
-            "those ports are blocked between client and server, or the advertised node IP is wrong "
-            "(rtc.node_ip / use_external_ip) so ICE connects to an address nobody answers on; configure TURN "
-            "for clients behind strict firewalls.")
+    return (f"{offered}; {turn}. Likely: those ports are blocked between client and server, or the advertised "
+            "node IP is wrong (rtc.node_ip / use_external_ip) so ICE connects to an address nobody answers on; "
+            "configure TURN for clients behind strict firewalls.")
 
 
 async def _cleanup(api: "lkapi.LiveKitAPI", rooms: list[Any], room_name: str, facts: dict[str, Any]) -> None:
@@ -112,8 +118,9 @@ async def _session(ctx: Context, api: "lkapi.LiveKitAPI", rooms: list[Any], room
     a, b = rooms
     subscribed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     b.on("track_subscribed", lambda track, *_: subscribed.done() or subscribed.set_result(track))
-    await _step("participant A connects", a.connect(url, mint(key, secret, identity="doctor-a", video=join_grants(room_name))),
-                step_timeout)
+    # the SDK's connect returns once signalling AND the media (ICE) connection are up
+    await _step(CONNECT_A, a.connect(url, mint(key, secret, identity="doctor-a", video=join_grants(room_name))),
+                MEDIA_TIMEOUT)
     t.mark("signal_connect_ms")
 
     source = rtc.AudioSource(SAMPLE_RATE, 1)
@@ -127,11 +134,11 @@ async def _session(ctx: Context, api: "lkapi.LiveKitAPI", rooms: list[Any], room
 
     player = asyncio.create_task(play())
     try:
-        await _step("publish audio (media connection)", a.local_participant.publish_track(
+        await _step("publish audio", a.local_participant.publish_track(
             track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)), MEDIA_TIMEOUT)
         t.mark("media_connected_ms")
-        await _step("participant B connects", b.connect(url, mint(key, secret, identity="doctor-b",
-                                                                    video=join_grants(room_name))), step_timeout)
+        await _step(CONNECT_B, b.connect(url, mint(key, secret, identity="doctor-b", video=join_grants(room_name))),
+                    MEDIA_TIMEOUT)
         remote = await _step("B subscribes to A's audio", asyncio.shield(subscribed), MEDIA_TIMEOUT)
         t.mark("subscribed_ms")
         received = array.array("h")
@@ -182,7 +189,7 @@ async def _session(ctx: Context, api: "lkapi.LiveKitAPI", rooms: list[Any], room
         raise StepFailed("list participants", f"the server lists {identities or 'nobody'}, not doctor-a and doctor-b")
 
 
-@check("LK501", "Media round-trip", area="session", needs=("LK205", "LK405"), timeout=40)
+@check("LK501", "Media round-trip", area="session", needs=("LK205", "LK405"), after=("LK406",), timeout=40)
 async def round_trip(ctx: Context) -> Result:
     """Two participants in a fresh room: a 440 Hz tone from A heard by B, a data round-trip, cleanup."""
     try:
@@ -200,9 +207,12 @@ async def round_trip(ctx: Context) -> Result:
     try:
         await _session(ctx, api, rooms, room_name, timeline, facts)
     except StepFailed as exc:
-        media = exc.step in ("publish audio (media connection)", "B subscribes to A's audio", "B receives audio")
+        signal_ok = getattr(ctx.results.get("LK405"), "status", None) is Status.PASS
+        if exc.step in MEDIA_STEPS and signal_ok:
+            return failed(f"signalling works (LK405) but media does not: {exc.step} failed: {exc.cause}",
+                          facts=facts | timeline.ms, fix=media_hint(ctx))
         return failed(f"{exc.step} failed: {exc.cause}", facts=facts | timeline.ms,
-                      fix=media_hint(ctx) if media else "See the step's check: LK205 for tokens, LK405 for signalling.")
+                      fix="See LK205 for tokens and LK405 for signalling.")
     except (rtc.ConnectError, lk.TwirpError) as exc:
         return failed(f"{type(exc).__name__}: {exc}", facts=facts | timeline.ms,
                       fix="See LK205 (tokens) and LK405 (signalling) for the cause.")
