@@ -76,18 +76,28 @@ def media_hint(ctx: Context) -> str:
 
 
 async def _cleanup(api: "lkapi.LiveKitAPI", rooms: list[Any], room_name: str, facts: dict[str, Any]) -> None:
-    """Disconnect both participants and delete the room; runs even when the check is cancelled."""
+    """Disconnect both participants and delete the room; runs even when the check is cancelled.
+
+    The rtc SDK cannot cancel a join in flight: one that lands after DeleteRoom re-creates the
+    room (auto-create), so while a connect may still be pending the deletion is repeated.
+    """
     import asyncio
 
     from livekit import api as lk
 
+    pending_join = not all(room.isconnected() for room in rooms)
     for room in rooms:
         try:
             await asyncio.wait_for(room.disconnect(), 3)
         except Exception:  # a participant that never connected or already left
             pass
     try:
-        await asyncio.wait_for(api.room.delete_room(lk.DeleteRoomRequest(room=room_name)), 5)
+        for attempt in range(4 if pending_join else 1):
+            if attempt:
+                await asyncio.sleep(0.5)
+            listed = await asyncio.wait_for(api.room.list_rooms(lk.ListRoomsRequest(names=[room_name])), 5)
+            if listed.rooms:
+                await asyncio.wait_for(api.room.delete_room(lk.DeleteRoomRequest(room=room_name)), 5)
         listed = await asyncio.wait_for(api.room.list_rooms(lk.ListRoomsRequest(names=[room_name])), 5)
         facts["room_deleted"] = not listed.rooms
     except Exception as exc:  # reported, never raised: the check's own verdict matters more
@@ -204,24 +214,25 @@ async def round_trip(ctx: Context) -> Result:
     facts: dict[str, Any] = {"room": room_name}
     api = lk.LiveKitAPI(url=target(ctx).http_base, api_key=s.api_key.strip(), api_secret=s.api_secret.strip())
     rooms = [rtc.Room(), rtc.Room()]
+    problem: tuple[str, str] | None = None  # (summary, fix)
     try:
         await _session(ctx, api, rooms, room_name, timeline, facts)
     except StepFailed as exc:
         signal_ok = getattr(ctx.results.get("LK405"), "status", None) is Status.PASS
         if exc.step in MEDIA_STEPS and signal_ok:
-            return failed(f"signalling works (LK405) but media does not: {exc.step} failed: {exc.cause}",
-                          facts=facts | timeline.ms, fix=media_hint(ctx))
-        return failed(f"{exc.step} failed: {exc.cause}", facts=facts | timeline.ms,
-                      fix="See LK205 for tokens and LK405 for signalling.")
+            problem = (f"signalling works (LK405) but media does not: {exc.step} failed: {exc.cause}", media_hint(ctx))
+        else:
+            problem = (f"{exc.step} failed: {exc.cause}", "See LK205 for tokens and LK405 for signalling.")
     except (rtc.ConnectError, lk.TwirpError) as exc:
-        return failed(f"{type(exc).__name__}: {exc}", facts=facts | timeline.ms,
-                      fix="See LK205 (tokens) and LK405 (signalling) for the cause.")
+        problem = (f"{type(exc).__name__}: {exc}", "See LK205 (tokens) and LK405 (signalling) for the cause.")
     finally:
         import asyncio
 
         await asyncio.shield(_cleanup(api, rooms, room_name, facts))
         timeline.mark("total_ms")
     facts |= timeline.ms
+    if problem:
+        return failed(problem[0], fix=problem[1], facts=facts)
     if not facts.get("room_deleted"):
         return failed(f"the session worked but room {room_name} could not be deleted: {facts.get('cleanup_error')}",
                       facts=facts, fix="Check that the key has roomCreate rights (DeleteRoom).")

@@ -50,74 +50,99 @@ async def signal_join(ctx: Context, t: Target) -> Join:
         import asyncio
 
         import aiohttp
-        from livekit.protocol import rtc as proto
 
-        from checks.server_auth import classify
         from checks.tokens import admin_grants, join_grants, mint
 
         s = livekit_settings(ctx)
         key, secret = s.api_key.strip(), s.api_secret.strip()
         room = f"doctor-signal-{secrets.token_hex(4)}"
         token = mint(key, secret, identity="livekit-doctor-signal", video=join_grants(room))
-        url = f"{t.ws_base}/rtc?access_token={token}&protocol={PROTOCOL}&auto_subscribe=0&sdk=python&version=doctor"
+        ws_url = f"{t.ws_base}/rtc?access_token={token}&protocol={PROTOCOL}&auto_subscribe=0&sdk=python&version=doctor"
         timeout = net_timeout(ctx)
         result = Join(room=room)
-        start = time.perf_counter()
+        admin = mint(key, secret, identity="livekit-doctor", video=admin_grants(room))
+        twirp = f"{t.http_base}/twirp/livekit.RoomService"
+        auth = {"Authorization": f"Bearer {admin}"}
+        tls_context = ssl_context(ctx) if t.tls else None
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as session:
+            async def room_call(method: str, body: dict[str, Any]) -> None:
+                try:
+                    async with session.post(f"{twirp}/{method}", json=body, headers=auth, ssl=tls_context,
+                                            timeout=aiohttp.ClientTimeout(total=timeout)):
+                        pass
+                except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+                    pass  # CreateRoom: the join reports what is wrong; DeleteRoom: the server expires it
+
+            # create the room first: servers with room.auto_create off refuse to join a missing one
+            await room_call("CreateRoom", {"name": room, "empty_timeout": 10})
             try:
-                async with session.ws_connect(url, ssl=ssl_context(ctx) if t.tls else None,
-                                              timeout=aiohttp.ClientWSTimeout(ws_close=1)) as ws:
-                    deadline = time.monotonic() + timeout
-                    while time.monotonic() < deadline:
-                        wait = deadline - time.monotonic() if not result.ok else CANDIDATE_QUIET_S
-                        try:
-                            msg = await ws.receive(timeout=wait)
-                        except asyncio.TimeoutError:
-                            break
-                        if msg.type != aiohttp.WSMsgType.BINARY:
-                            break
-                        response = proto.SignalResponse()
-                        response.ParseFromString(msg.data)
-                        kind = response.WhichOneof("message")
-                        if kind == "join":
-                            info = response.join.server_info
-                            result.ok, result.join_ms = True, round((time.perf_counter() - start) * 1000, 1)
-                            result.server = {"version": info.version, "protocol": info.protocol,
-                                             "region": info.region, "node_id": info.node_id}
-                            result.ice_servers = [u for server in response.join.ice_servers for u in server.urls]
-                        elif kind == "trickle":
-                            init = json.loads(response.trickle.candidateInit or "{}")
-                            candidate = parse_candidate(init.get("candidate", ""))
-                            if candidate:
-                                result.candidates.append(candidate)
-                        elif kind == "leave":
-                            break
-                    if not result.ok:
-                        result.cause = f"no JoinResponse within {timeout:g} s after the WebSocket opened"
-                        result.fix = "Read the server's log; a proxy may buffer WebSocket frames."
-            except aiohttp.WSServerHandshakeError as exc:
-                why = classify(exc.status, exc.message or "")
-                result.cause = f"WebSocket upgrade on /rtc refused: HTTP {exc.status}" + (
-                    f" ({why.cause})" if exc.status in (401, 403, 404) else "")
-                result.fix = why.fix if exc.status in (401, 403) else (
-                    "The proxy in front of the server must forward /rtc with the Upgrade and Connection headers "
-                    "(nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; ...Connection \"upgrade\").")
-            except asyncio.TimeoutError:
-                result.cause = f"the WebSocket did not open within {timeout:g} s"
-                result.fix = "Check that the proxy forwards WebSocket upgrades to port 7880."
-            except (aiohttp.ClientError, OSError) as exc:
-                result.cause = f"WebSocket connection failed: {type(exc).__name__}: {exc}"
-                result.fix = "See LK402-LK404 for the layer that fails."
-            try:  # the join auto-created a room: delete it rather than wait for its empty timeout
-                admin = mint(key, secret, identity="livekit-doctor", video=admin_grants(room))
-                await asyncio.wait_for(session.post(
-                    f"{t.http_base}/twirp/livekit.RoomService/DeleteRoom", json={"room": room},
-                    headers={"Authorization": f"Bearer {admin}"}, ssl=ssl_context(ctx) if t.tls else None), timeout)
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
-                pass  # best effort: the server removes empty rooms by itself
+                await _join(ws_url, session, tls_context, timeout, result)
+            finally:  # even when cancelled (Ctrl-C, run timeout): no doctor- room is left behind
+                await asyncio.shield(room_call("DeleteRoom", {"room": room}))
         return result
 
     return await ctx.amemo("net.signal", join)
+
+
+async def _join(url: str, session: "aiohttp.ClientSession", tls_context: Any, timeout: float, result: Join) -> None:
+    """Open /rtc, read the JoinResponse and the candidates trickled after it, into `result`."""
+    import asyncio
+
+    import aiohttp
+
+    from checks.server_auth import classify
+
+    start = time.perf_counter()
+    try:
+        async with session.ws_connect(url, ssl=tls_context, timeout=aiohttp.ClientWSTimeout(ws_close=1)) as ws:
+            await _read_signal(ws, result, timeout, start)
+    except aiohttp.WSServerHandshakeError as exc:
+        why = classify(exc.status, exc.message or "")
+        result.cause = f"WebSocket upgrade on /rtc refused: HTTP {exc.status}" + (
+            f" ({why.cause})" if exc.status in (401, 403) else "")
+        result.fix = why.fix if exc.status in (401, 403) else (
+            "The proxy in front of the server must forward /rtc with the Upgrade and Connection headers "
+            "(nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; ...Connection \"upgrade\").")
+    except asyncio.TimeoutError:
+        result.cause = f"the WebSocket did not open within {timeout:g} s"
+        result.fix = "Check that the proxy forwards WebSocket upgrades to port 7880."
+    except (aiohttp.ClientError, OSError) as exc:
+        result.cause = f"WebSocket connection failed: {type(exc).__name__}: {exc}"
+        result.fix = "See LK402-LK404 for the layer that fails."
+
+
+async def _read_signal(ws: "aiohttp.ClientWebSocketResponse", result: Join, timeout: float, start: float) -> None:
+    import asyncio
+
+    import aiohttp
+    from livekit.protocol import rtc as proto
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = await ws.receive(timeout=CANDIDATE_QUIET_S if result.ok else deadline - time.monotonic())
+        except asyncio.TimeoutError:
+            break
+        if msg.type != aiohttp.WSMsgType.BINARY:
+            break
+        response = proto.SignalResponse()
+        response.ParseFromString(msg.data)
+        kind = response.WhichOneof("message")
+        if kind == "join":
+            info = response.join.server_info
+            result.ok, result.join_ms = True, round((time.perf_counter() - start) * 1000, 1)
+            result.server = {"version": info.version, "protocol": info.protocol, "region": info.region,
+                             "node_id": info.node_id}
+            result.ice_servers = [u for server in response.join.ice_servers for u in server.urls]
+        elif kind == "trickle":
+            candidate = parse_candidate(json.loads(response.trickle.candidateInit or "{}").get("candidate", ""))
+            if candidate:
+                result.candidates.append(candidate)
+        elif kind == "leave":
+            break
+    if not result.ok:
+        result.cause = f"no JoinResponse within {timeout:g} s after the WebSocket opened"
+        result.fix = "Read the server's log; a proxy may buffer WebSocket frames."
 
 
 async def _joined(ctx: Context) -> Join | Result:

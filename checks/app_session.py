@@ -1,0 +1,195 @@
+"""LK502-LK503: the app's own session endpoint (`--app-endpoint`): its token, tested for real.
+
+This is the scenario the project was born from: `POST /api/voice/session` answering
+"Internal Server Error". The doctor calls the endpoint as the front end would, takes the
+token and URL it returns, and checks that token like any other: claims, signature, the
+server's verdict, and a real join of the room it names.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from checks.settings import livekit_settings
+from diagnose.check import check
+from diagnose.context import Context
+from diagnose.redact import shorten
+from diagnose.result import Result, Status, failed, passed, skipped, warned
+
+DEFAULT_PAYLOAD = {"user_id": "livekit-doctor", "agent_id": "doctor", "session_duration_hours": 1}
+TOKEN_FIELDS = ("token", "access_token", "accessToken", "participant_token", "participantToken", "jwt")
+URL_FIELDS = ("livekit_url", "url", "ws_url", "wsUrl", "server_url", "serverUrl", "livekitUrl")
+ROOM_FIELDS = ("room_name", "room", "roomName")
+
+
+def find_field(data: Any, names: tuple[str, ...]) -> str | None:
+    """The first string value under one of `names`, searched breadth-first through nested objects."""
+    queue = [data]
+    while queue:
+        node = queue.pop(0)
+        if isinstance(node, dict):
+            for name in names:
+                if isinstance(node.get(name), str) and node[name]:
+                    return node[name]
+            queue.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            queue.extend(node)
+    return None
+
+
+def payload(ctx: Context) -> dict[str, Any]:
+    raw = ctx.option("app_payload")
+    return json.loads(raw) if raw else dict(DEFAULT_PAYLOAD)
+
+
+def related_findings(ctx: Context) -> list[str]:
+    """SDK and code-scan problems this run found: the usual reasons an endpoint answers 500."""
+    found = []
+    for result in ctx.results.values():
+        if not result.check_id.startswith(("LK1", "LK3")) or result.status not in (Status.FAIL, Status.WARN):
+            continue
+        if result.locations:
+            found += [f"{result.check_id} at {loc.path}:{loc.line}: {loc.message}" for loc in result.locations[:3]]
+        else:
+            found.append(f"{result.check_id}: {result.summary}")
+    return found
+
+
+async def call_endpoint(ctx: Context) -> dict[str, Any]:
+    """POST the payload once per run; LK502 and LK503 share the answer."""
+    import asyncio
+
+    import aiohttp
+
+    from checks.target import net_timeout
+
+    async def post() -> dict[str, Any]:
+        url = ctx.option("app_endpoint")
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=net_timeout(ctx) * 2)) as session:
+                async with session.post(url, json=payload(ctx)) as resp:
+                    text = await resp.text()
+                    return {"status": resp.status, "text": text, "content_type": resp.content_type}
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            return {"error": f"{type(exc).__name__}: {exc}"}
+
+    return await ctx.amemo("app.endpoint", post)
+
+
+@check("LK502", "App session endpoint", area="session",
+       after=("LK101", "LK102", "LK103", "LK104", "LK301", "LK302", "LK303", "LK304", "LK305", "LK306", "LK307",
+              "LK308"), timeout=30)
+async def app_endpoint(ctx: Context) -> Result:
+    """POST to --app-endpoint, find the token and URL, and check that token against the server."""
+    import aiohttp
+
+    from checks.server_auth import classify, http_base, validate
+    from checks.tokens import inspect_token
+
+    endpoint = ctx.option("app_endpoint")
+    if not endpoint:
+        return skipped("no --app-endpoint given")
+    answer = await call_endpoint(ctx)
+    if "error" in answer:
+        return failed(f"POST {endpoint} failed: {answer['error']}", fix="Start the app, or check --app-endpoint.")
+    status, text = answer["status"], answer["text"]
+    facts: dict[str, Any] = {"endpoint": endpoint, "status": status}
+    if status >= 300:
+        related = related_findings(ctx)
+        details = f"the app answered: {' '.join(text.split())[:200]}"
+        if related:
+            return failed(f"POST {endpoint} -> HTTP {status}; likely cause: the run found {related[0]}",
+                          details=details + "\nrelated findings:\n" + "\n".join(related), facts=facts,
+                          fix="Fix the findings listed (see their checks), restart the app and run again.")
+        return failed(f"POST {endpoint} -> HTTP {status}", details=details, facts=facts,
+                      fix="Read the app's log for the exception; run the doctor with --project pointing at the app "
+                          "so the SDK and code checks can point at the line.")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return failed(f"POST {endpoint} -> HTTP {status} but the body is not JSON ({answer['content_type']})",
+                      facts=facts, fix="Return JSON with the token and the server URL, e.g. {\"token\": ..., \"url\": ...}.")
+    token = find_field(data, TOKEN_FIELDS)
+    if not token:
+        return failed(f"the answer has no token (looked for {', '.join(TOKEN_FIELDS)})",
+                      details=f"fields: {sorted(data) if isinstance(data, dict) else type(data).__name__}", facts=facts,
+                      fix="Return the participant token under one of those names.")
+    ctx.redactor.add(token)
+    s = livekit_settings(ctx)
+    app_url = find_field(data, URL_FIELDS)
+    facts |= {"url": app_url, "room": find_field(data, ROOM_FIELDS)}
+    info = inspect_token(token, api_key=s.api_key and s.api_key.strip(), api_secret=s.api_secret and s.api_secret.strip())
+    facts["token"] = {"iss": shorten(str(info.claims.get("iss", ""))), "sub": info.claims.get("sub"),
+                      "grants": info.video, "signature": info.signature}
+    problems = list(info.problems)
+    url = app_url or s.url
+    if app_url and s.url and http_base(app_url) != http_base(s.url):
+        problems.append(f"the app hands out {app_url} but this setup's LIVEKIT_URL is {s.url}")
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=8)) as session:
+            v_status, v_body, _ = await validate(session, http_base(url), token)
+    except (aiohttp.ClientError, OSError) as exc:
+        problems.append(f"the server at {url} is not reachable ({type(exc).__name__})")
+        v_status, v_body = 0, ""
+    facts["validate_status"] = v_status
+    if v_status and v_status != 200:
+        problems.append(f"the server at {url} rejects it (HTTP {v_status}): {classify(v_status, v_body).cause}")
+    if problems:
+        return failed(f"the app's token: {'; '.join(problems)}", facts=facts,
+                      fix="Mint the token in the app with the same key/secret the server has (see LK205), "
+                          "a TTL longer than the session, and return the URL clients should use.")
+    return passed(f"POST {endpoint} -> {status}: token for {info.claims.get('sub')!r} in room "
+                  f"{info.video.get('room')!r} accepted by {url}", facts=facts)
+
+
+@check("LK503", "App token joins the room", area="session", needs=("LK502",), timeout=20)
+async def app_token_joins(ctx: Context) -> Result:
+    """Join the room with the app's own token (rtc SDK), as the app's client would, then leave."""
+    import asyncio
+
+    try:
+        from livekit import rtc
+    except ImportError:
+        return skipped("the livekit rtc SDK is not installed: pip install 'livekit-doctor[rtc]'")
+    answer = await call_endpoint(ctx)
+    data = json.loads(answer["text"])
+    token = find_field(data, TOKEN_FIELDS)
+    url = find_field(data, URL_FIELDS) or livekit_settings(ctx).url
+    room = rtc.Room()
+    try:
+        await asyncio.wait_for(room.connect(url, token, rtc.RoomOptions(auto_subscribe=False)), 10)
+        joined = room.name
+    except (rtc.ConnectError, asyncio.TimeoutError) as exc:
+        return failed(f"joining {url} with the app's token failed: {type(exc).__name__}: {exc}",
+                      fix="See LK501 for media and LK405 for signalling with the doctor's own token.")
+    finally:
+        try:
+            await asyncio.wait_for(room.disconnect(), 3)
+        except Exception:  # never connected
+            pass
+    return passed(f"joined room {joined!r} at {url} with the app's token and left")
+
+
+class JsonObject(click.ParamType):
+    name = "JSON"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as exc:
+            self.fail(f"not valid JSON: {exc}", param, ctx)
+        if not isinstance(parsed, dict):
+            self.fail("must be a JSON object", param, ctx)
+        return value
+
+
+CHECKS = [app_endpoint, app_token_joins]
+OPTIONS = [
+    click.Option(["--app-endpoint"], metavar="URL", help="Your backend's session endpoint to test (POST)."),
+    click.Option(["--app-payload"], type=JsonObject(), metavar="JSON",
+                 help=f"JSON body for --app-endpoint (default: {json.dumps(DEFAULT_PAYLOAD)})."),
+]

@@ -1,0 +1,151 @@
+"""LK501-LK503 against the real server: real audio, media failure, cleanup under Ctrl-C and
+--timeout, and the app's own session endpoint (tests/fixtures/app_backend/server.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, clean_env
+from livekit_server import LiveKitServer, free_port
+
+pytestmark = pytest.mark.integration
+
+LOCAL_STUN = {"rtc": {"stun_servers": ["127.0.0.1:3478"]}}  # no lookups of public STUN servers
+DEAD_MEDIA = {"rtc": {"ips": {"includes": ["127.0.0.3/32"]}, "stun_servers": ["127.0.0.1:3478"]}}
+
+
+def doctor_rooms(server: LiveKitServer) -> list[str]:
+    from livekit import api
+
+    async def names() -> list[str]:
+        async with api.LiveKitAPI(server.http_url, server.api_key, server.api_secret) as lk:
+            rooms = await lk.room.list_rooms(api.ListRoomsRequest())
+        return [r.name for r in rooms.rooms if r.name.startswith("doctor-")]
+
+    return asyncio.run(names())
+
+
+def run_json(run_doctor, server, *args, **env):
+    proc = run_doctor("--format", "json", "--no-snapshot", *args, env=clean_env(**server.env(), **env), timeout=120)
+    return proc, {r["check_id"]: r for r in json.loads(proc.stdout)["results"]}
+
+
+def test_healthy_round_trip(start_server, run_doctor):
+    server = start_server(config=LOCAL_STUN)
+    proc, r = run_json(run_doctor, server, "--select", "LK501")
+    lk501 = r["LK501"]
+    assert lk501["status"] == "pass", lk501
+    assert lk501["summary"].startswith("440 Hz tone heard as 440 Hz; signal ")
+    assert abs(lk501["facts"]["heard_hz"] - 440) < 440 * 0.03
+    assert lk501["facts"]["data_rtt_ms"] > 0 and lk501["facts"]["room_deleted"] is True
+    assert {"room_created_ms", "signal_connect_ms", "media_connected_ms", "subscribed_ms", "first_audio_frame_ms",
+            "total_ms"} <= set(lk501["facts"])
+    assert doctor_rooms(server) == []
+
+
+def test_signalling_works_media_does_not(start_server, run_doctor):
+    server = start_server(node_ip="127.0.0.3", config=DEAD_MEDIA)
+    proc, r = run_json(run_doctor, server, "--select", "LK4,LK501")
+    assert r["LK405"]["status"] == "pass"
+    assert (r["LK406"]["status"], r["LK406"]["summary"]) == (
+        "fail", "the server offered no ICE candidates and no TURN: clients cannot send media")
+    assert r["LK501"]["status"] == "fail"
+    assert r["LK501"]["summary"] == ("signalling works (LK405) but media does not: participant A connects "
+                                     "(signal + media) failed: no result within 10 s")
+    assert "ICE/TCP 7881; no TURN server is configured" in r["LK501"]["fix"]
+    assert r["LK501"]["facts"]["room_deleted"] is True
+    assert doctor_rooms(server) == []
+
+
+def test_auto_create_off_round_trip_still_works(start_server, run_doctor):
+    server = start_server(config=LOCAL_STUN | {"room": {"auto_create": False}})
+    proc, r = run_json(run_doctor, server, "--select", "LK501")
+    assert r["LK205"]["status"] == "warn"
+    assert r["LK501"]["status"] == "pass"  # the doctor creates its room explicitly, as apps must then
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "run-timeout"])
+def test_cleanup_when_interrupted(start_server, tmp_path, how):
+    server = start_server(node_ip="127.0.0.3", config=DEAD_MEDIA)  # media hangs: the run is mid-session for 10 s
+    args = [sys.executable, "-m", "diagnose", "--select", "LK501", "--no-snapshot", "--format", "json"]
+    if how == "run-timeout":
+        args += ["--timeout", "3"]
+    proc = subprocess.Popen(args, env=clean_env(**server.env()), cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not [r for r in doctor_rooms(server) if not r.startswith("doctor-signal-")]:  # LK501's session is under way
+        assert time.monotonic() < deadline and proc.poll() is None, "the doctor never created its room"
+        time.sleep(0.1)
+    if how == "ctrl-c":
+        proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    result = {r["check_id"]: r for r in json.loads(out)["results"]}["LK501"]
+    if how == "ctrl-c":
+        assert proc.returncode == 130 and result["summary"] == "interrupted"
+    else:
+        assert proc.returncode == 1 and result["summary"] == "run timed out after 3.0 s"
+    assert doctor_rooms(server) == []
+
+
+def test_without_the_rtc_sdk_the_round_trip_is_skipped(monkeypatch):
+    from checks.session import round_trip
+    from diagnose.context import Context
+
+    monkeypatch.setitem(sys.modules, "livekit.rtc", None)  # what `import livekit.rtc` sees when it is not installed
+    result = asyncio.run(round_trip.func(Context(options={}, env={})))
+    assert (result.status.value, result.summary) == (
+        "skip", "the livekit rtc SDK is not installed: pip install 'livekit-doctor[rtc]'")
+
+
+class Backend:
+    """tests/fixtures/app_backend/server.py in its own process, in one of its modes."""
+
+    def __init__(self, mode: str, server: LiveKitServer) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api/voice/session"
+        self.proc = subprocess.Popen([sys.executable, str(FIXTURES / "app_backend" / "server.py"), mode, str(self.port)],
+                                     env=clean_env(**server.env()), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+@pytest.mark.parametrize("mode,status,summary", [
+    ("correct", "pass", "POST {url} -> 200: token for"),
+    ("broken", "fail", "POST {url} -> HTTP 500"),
+    ("wrong-secret", "fail", "the app's token: signature does not match the configured API secret; the server at "
+                             "{lk} rejects it (HTTP 401): wrong API secret: the server's signature check failed"),
+    ("expired", "fail", "the app's token: expired 1 h 50 min ago; the server at {lk} rejects it (HTTP 401): the token "
+                        "is expired"),
+    ("other-url", "fail", "the app's token: the app hands out ws://127.0.0.1:9 but this setup's LIVEKIT_URL is {lk}; "
+                          "the server at ws://127.0.0.1:9 is not reachable (ClientConnectorError)"),
+    ("not-json", "fail", "POST {url} -> HTTP 200 but the body is not JSON (text/plain)"),
+    ("no-token", "fail", "the answer has no token (looked for token, access_token"),
+])
+def test_app_endpoint(start_server, run_doctor, mode, status, summary):
+    server = start_server(config=LOCAL_STUN)
+    with Backend(mode, server) as backend:
+        proc, r = run_json(run_doctor, server, "--select", "LK502,LK503", "--app-endpoint", backend.url)
+    lk502 = r["LK502"]
+    assert lk502["status"] == status, lk502
+    assert lk502["summary"].startswith(summary.format(url=backend.url, lk=server.url))
+    if mode == "correct":
+        assert r["LK503"]["status"] == "pass" and r["LK503"]["summary"].startswith("joined room 'voice-livekit-doctor-")
+    else:
+        assert r["LK503"]["status"] == "skip"
