@@ -1,0 +1,68 @@
+"""LK301-LK308: the code scan as checks, one per rule, sharing one scan of the project.
+
+The verdicts follow the installed SDK (LK1xx's shape of the app's interpreter).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from checks.codescan.rules import RULES, Rule
+from diagnose.check import Check, check
+from diagnose.context import Context
+from diagnose.result import Location, Result, failed, passed, warned
+
+if TYPE_CHECKING:
+    from checks.codescan.scan import ScanReport
+
+
+async def code_scan(ctx: Context) -> "ScanReport":
+    """The project scanned once per run (in a worker thread: parsing is CPU work)."""
+    import asyncio
+
+    from checks.codescan.knowledge import Knowledge
+    from checks.codescan.scan import scan
+    from checks.sdk import installed_sdk
+
+    async def run() -> "ScanReport":
+        shape = await installed_sdk(ctx)
+        report = await asyncio.to_thread(scan, ctx.project_dir, Knowledge.from_shape(shape),
+                                         tuple(ctx.option("exclude") or ()))
+        for finding in report.findings:
+            ctx.redactor.add(finding.literal)
+        return report
+
+    return await ctx.amemo("code.scan", run)
+
+
+def rule_result(rule: Rule, report: "ScanReport") -> Result:
+    found = [f for f in report.findings if f.rule == rule.id]
+    facts = {"files": report.files, "lines": report.lines, "skipped": [f"{p}: {why}" for p, why in report.skipped],
+             "sdk": report.knowledge.describe(), "findings": len(found)}
+    if not found:
+        skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
+        return passed(f"no findings in {report.files} files ({report.lines} lines{skipped})", facts=facts)
+    first = found[0]
+    summary = f"{len(found)} finding{'s' if len(found) > 1 else ''}: {first.path}:{first.line} {first.message}"
+    details = "\n".join(f"{f.path}:{f.line}:{f.col} {f.message}\n    {f.source}" for f in found)
+    make = failed if rule.severity == "fail" else warned
+    return make(summary, details=details, fix=rule.fix, facts=facts,
+                locations=tuple(Location(f.path, f.line, f.col, f"{rule.id} {f.message}") for f in found))
+
+
+def _rule_check(rule: Rule) -> Check:
+    async def run(ctx: Context) -> Result:
+        return rule_result(rule, await code_scan(ctx))
+
+    run.__doc__ = rule.title
+    return check(rule.id, rule.title, area="code", timeout=60)(run)
+
+
+CHECKS = [_rule_check(rule) for rule in RULES.values()]
+OPTIONS = [
+    click.Option(["--exclude"], multiple=True, metavar="GLOB",
+                 help="Leave these files or directories out of the code scan (repeatable)."),
+]
