@@ -27,7 +27,7 @@ def scan(directory: Path, exclude: tuple[str, ...], python: str | None, fail_on:
 
     ctx = Context(project_dir=directory.resolve(), options={"exclude": exclude, "python": python}, env=dict(os.environ))
     report = asyncio.run(code_scan(ctx))
-    lines = [f"scanned {report.files} files ({report.lines} lines) against {report.knowledge.describe()}"]
+    lines = [f"scanned {report.files} files ({report.lines} lines) against the installed {report.knowledge.describe()}"]
     for f in report.findings:
         lines += [f"{f.path}:{f.line}:{f.col} {f.rule} {f.message}", f"    {f.source}",
                   f"    fix: {RULES[f.rule].fix}"]

@@ -81,9 +81,12 @@ class Analyzer(ast.NodeVisitor):
         return None
 
     def _attribute(self, base: str | None, attr: str) -> str | None:
-        if base is None:
-            return "method:run_until_complete" if attr == "run_until_complete" else (
-                "method:create_task" if attr == "create_task" else None)
+        if base is None:  # a receiver of unknown type: `x.room` may be a LiveKitAPI service
+            return {"run_until_complete": "method:run_until_complete", "create_task": "method:create_task"}.get(
+                attr, f"maybe:service:{attr}" if attr in SERVICES else None)
+        if base.startswith("maybe:service:"):
+            service = base[14:]
+            return f"method:{service}.{attr}" if self.k.is_service_method(service, attr) else None
         if base == "module:livekit":
             return f"module:livekit.{attr}" if attr in SUBMODULES else f"class:{attr}"
         if base == "module:livekit.api":
@@ -116,7 +119,7 @@ class Analyzer(ast.NodeVisitor):
             return "sync:AccessToken.to_jwt" if method == "to_jwt" else "obj:AccessToken"
         if owner == "TokenVerifier" and method == "verify":
             return "sync:TokenVerifier.verify"
-        if owner == "RoomServiceClient":
+        if owner == "RoomServiceClient" and self.k.family == "third-party":
             return f"sync:RoomServiceClient.{method}"
         if owner == "rtc.Room" and method in ("connect", "disconnect"):
             return f"coro:rtc.Room.{method}"
@@ -204,12 +207,14 @@ class Analyzer(ast.NodeVisitor):
                         self._check_top_level_name(node, alias.name)
             elif module == "livekit.api":
                 self.bind(name, f"class:{alias.name}")
-                if report:
+                if report and self.k.api_importable:
                     self._check_api_name(node, alias.name)
             elif module == "livekit.rtc":
                 self.bind(name, f"class:rtc.{alias.name}")
             elif module == "asyncio":
                 self.bind(name, f"func:asyncio.{alias.name}")
+        if report and module == "livekit.api":
+            self._check_api_import(node)
 
     def _check_api_import(self, node: ast.AST) -> None:
         if self.k.api_importable:
@@ -222,8 +227,9 @@ class Analyzer(ast.NodeVisitor):
 
     def _check_top_level_name(self, node: ast.AST, name: str) -> None:
         if self.k.family == "official":
-            extra = " (the Node/Go SDK name; use api.LiveKitAPI and its .room service)" \
-                if name == "RoomServiceClient" else f" (use `from livekit import api` then api.{name})"
+            extra = {"RoomServiceClient": " (the Node/Go SDK name; use api.LiveKitAPI and its .room service)",
+                     "VideoGrant": " (use `from livekit import api` then api.VideoGrants)"}.get(
+                name, f" (use `from livekit import api` then api.{name})")
             self.report("LK301", node, f"`from livekit import {name}`: the official livekit package has no "
                                        f"top-level {name}{extra}")
 
@@ -250,7 +256,8 @@ class Analyzer(ast.NodeVisitor):
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, is_async: bool) -> None:
         self.stack.append(_Function(is_async=is_async))
         for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
-            self.bind(arg.arg, None)
+            declared = self.kind(arg.annotation) if arg.annotation is not None else None  # lk: api.LiveKitAPI
+            self.bind(arg.arg, f"obj:{declared[6:]}" if declared and declared.startswith("class:") else None)
         for stmt in node.body:
             self.visit(stmt)
         frame = self.stack.pop()

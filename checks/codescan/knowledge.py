@@ -10,6 +10,10 @@ if TYPE_CHECKING:
 
 SUBMODULES = {"api", "rtc", "agents", "plugins", "protocol"}  # what the official `livekit` namespace holds
 SERVICES = {"room", "egress", "ingress", "sip", "agent_dispatch", "connector"}
+# room-service methods every livekit-api release has: recognised on objects of unknown type too
+ROOM_METHODS = {"create_room", "list_rooms", "delete_room", "update_room_metadata", "list_participants",
+                "get_participant", "remove_participant", "mute_published_track", "update_participant",
+                "update_subscriptions", "send_data"}
 
 
 @dataclass(frozen=True)
@@ -32,13 +36,17 @@ class Knowledge:
                    methods=dict(shape.methods), needs_running_loop=shape.aiohttp_needs_running_loop)
 
     def describe(self) -> str:
-        return {"official": "livekit-api (async)", "third-party": "the third-party synchronous livekit package",
-                "none": "no LiveKit server SDK", "rtc-only": "only the livekit rtc package"}[self.family] + (
+        return {"official": "livekit-api (async)", "third-party": "third-party synchronous livekit package",
+                "none": "(no LiveKit server SDK)", "rtc-only": "livekit rtc package (no livekit-api)"}[self.family] + (
             " (assumed: the SDK could not be inspected)" if self.assumed else "")
 
     def has(self, name: str) -> bool:
         """Unknown names are given the benefit of the doubt."""
         return self.names.get(name, True)
+
+    def is_service_method(self, service: str, method: str) -> bool:
+        """A method the installed SDK's service has (for receivers of unknown type)."""
+        return f"{service}.{method}" in self.methods or (service == "room" and method in ROOM_METHODS)
 
     def service_call_is_async(self, service: str, method: str) -> bool:
         if self.family == "third-party":

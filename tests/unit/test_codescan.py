@@ -1,0 +1,93 @@
+"""The code-scan rules on the fixture projects: exact rule IDs and lines, per installed SDK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checks.codescan.files import parse, python_files
+from checks.codescan.knowledge import Knowledge
+from checks.codescan.scan import scan
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "codescan"
+OFFICIAL = Knowledge(family="official", names={"LiveKitAPI": True, "RoomServiceClient": False, "VideoGrant": False,
+                                               "VideoGrants": True, "AccessToken": True, "TokenVerifier": True})
+THIRD_PARTY = Knowledge(family="third-party", api_importable=False,
+                        names={"RoomServiceClient": True, "VideoGrant": True, "LiveKitAPI": False})
+RTC_ONLY = Knowledge(family="rtc-only", api_importable=False)
+
+
+def found(project: str, knowledge: Knowledge = OFFICIAL, **kw) -> list[tuple[str, str, int]]:
+    report = scan(FIXTURES / project, knowledge, **kw)
+    return [(f.rule, f.path, f.line) for f in report.findings]
+
+
+def test_original_broken_endpoint():
+    assert found("broken_original") == [("LK301", "main.py", 6), ("LK305", "main.py", 15), ("LK302", "main.py", 16)]
+
+
+def test_all_awaits_removed():
+    assert found("awaits_removed") == [("LK304", "main.py", 8), ("LK305", "main.py", 8), ("LK306", "main.py", 14),
+                                       ("LK306", "main.py", 15)]
+
+
+@pytest.mark.parametrize("project", ["correct_lazy", "livekit_examples"])
+def test_correct_code_has_no_findings(project):
+    assert found(project) == []
+
+
+def test_same_code_judged_by_the_installed_sdk():
+    assert found("third_party", OFFICIAL) == [("LK301", "main.py", 4)] * 3
+    assert found("third_party", THIRD_PARTY) == [("LK303", "main.py", 10)]
+    assert found("correct_lazy", THIRD_PARTY) == [("LK301", "main.py", 6), ("LK303", "main.py", 31)]
+    assert found("correct_lazy", RTC_ONLY) == [("LK301", "main.py", 6)]
+
+
+@pytest.mark.parametrize("rule,expected", [
+    ("LK301", [1, 2, 3]),
+    ("LK302", [9, 10, 18, 19]),
+    ("LK303", [5, 6]),
+    ("LK304", [3, 7, 10, 14]),
+    ("LK305", [5]),
+    ("LK306", [8]),  # line 10 carries `# livekit-doctor: ignore[LK306]`
+    ("LK307", [8, 10]),
+    ("LK308", [5, 5, 7, 7]),
+])
+def test_each_rule_on_its_fixture(rule, expected):
+    report = scan(FIXTURES / "rules", OFFICIAL)
+    lines = [f.line for f in report.findings if f.rule == rule and f.path == f"{rule.lower()}.py"]
+    assert lines == expected
+    assert not [f for f in report.findings if f.rule == rule and f.path != f"{rule.lower()}.py"]
+
+
+def test_secret_literals_are_kept_for_the_redactor_only():
+    report = scan(FIXTURES / "rules", OFFICIAL)
+    secrets = {f.literal for f in report.findings if f.rule == "LK308"}
+    assert secrets == {"", "fixture-secret-0123456789abcdefXYZ"}
+    assert all("fixture-secret" not in f.message for f in report.findings)
+
+
+def test_suppression_without_ids_silences_every_rule(tmp_path):
+    (tmp_path / "a.py").write_text("from livekit import api\n\nlk = api.LiveKitAPI()  # livekit-doctor: ignore\n")
+    assert scan(tmp_path, OFFICIAL).findings == []
+
+
+def test_walk_skips_venvs_build_output_and_excluded(tmp_path):
+    for rel in ["app.py", "pkg/mod.py", ".venv/lib/x.py", "node_modules/y.py", "build/z.py", "custom/pyvenv.cfg",
+                "custom/lib.py", "tests/test_app.py", "gen/out.py"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    files, skipped = python_files(tmp_path, exclude=("gen", "test_*.py"))
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in files) == ["app.py", "pkg/mod.py"]
+    assert skipped == []
+
+
+def test_unparsable_files_are_skipped_with_the_reason(tmp_path):
+    (tmp_path / "bad.py").write_text("def broken(:\n")
+    (tmp_path / "latin.py").write_bytes(b"# caf\xe9\nx = 1\n")
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
+    report = scan(tmp_path, OFFICIAL)
+    assert report.skipped == [("bad.py", "syntax error at line 1: invalid syntax"), ("latin.py", "not UTF-8 (byte 5)")]
+    assert report.files == 0
+    assert parse(tmp_path / "missing.py", tmp_path) == "unreadable: No such file or directory"
