@@ -49,11 +49,11 @@ def payload(ctx: Context) -> dict[str, Any]:
 def related_findings(ctx: Context) -> list[str]:
     """SDK and code-scan problems this run found: the usual reasons an endpoint answers 500."""
     found = []
-    for result in ctx.results.values():
-        if not result.check_id.startswith(("LK1", "LK3")) or result.status not in (Status.FAIL, Status.WARN):
-            continue
+    relevant = [r for r in ctx.results.values()
+                if r.check_id.startswith(("LK1", "LK3")) and r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
+    for result in sorted(relevant, key=lambda r: (-r.status.severity, r.check_id)):  # failures first
         if result.locations:
-            found += [f"{result.check_id} at {loc.path}:{loc.line}: {loc.message}" for loc in result.locations[:3]]
+            found += [f"{loc.path}:{loc.line}: {loc.message}" for loc in result.locations[:3]]
         else:
             found.append(f"{result.check_id}: {result.summary}")
     return found
@@ -102,7 +102,7 @@ async def app_endpoint(ctx: Context) -> Result:
         related = related_findings(ctx)
         details = f"the app answered: {' '.join(text.split())[:200]}"
         if related:
-            return failed(f"POST {endpoint} -> HTTP {status}; likely cause: the run found {related[0]}",
+            return failed(f"POST {endpoint} -> HTTP {status}; likely cause, found by this run: {related[0]}",
                           details=details + "\nrelated findings:\n" + "\n".join(related), facts=facts,
                           fix="Fix the findings listed (see their checks), restart the app and run again.")
         return failed(f"POST {endpoint} -> HTTP {status}", details=details, facts=facts,

@@ -247,6 +247,11 @@ class Analyzer(ast.NodeVisitor):
         self._import(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.value, ast.Name) and self.stack and node.value.id in self.stack[-1].pending:
+            stored = self.stack[-1].pending.pop(node.value.id)  # `created.name` on a coroutine: AttributeError
+            self.report("LK302", stored, f"the coroutine stored in `{node.value.id}` is never awaited: "
+                                         f"`{node.value.id}.{node.attr}` (line {node.lineno}) raises AttributeError")
+            return
         base = self.kind(node.value)
         if base == "module:livekit.api" and node.attr in ("RoomServiceClient", "VideoGrant", "RoomService") \
                 and isinstance(node.ctx, ast.Load):

@@ -29,7 +29,7 @@ def scan(root: Path, knowledge: Knowledge, exclude: tuple[str, ...] = ()) -> Sca
             report.skipped.append((path.relative_to(root).as_posix(), parsed))
             continue
         report.files += 1
-        report.lines += parsed.text.count("\n") + 1
+        report.lines += len(parsed.lines)
         report.findings += analyze(parsed, knowledge)
     report.findings.sort(key=lambda f: (f.path, f.line, f.col, f.rule))
     return report

@@ -149,3 +149,15 @@ def test_app_endpoint(start_server, run_doctor, mode, status, summary):
         assert r["LK503"]["status"] == "pass" and r["LK503"]["summary"].startswith("joined room 'voice-livekit-doctor-")
     else:
         assert r["LK503"]["status"] == "skip"
+
+
+def test_500_is_linked_to_the_code_scan_finding(start_server, run_doctor):
+    server = start_server(config=LOCAL_STUN)
+    with Backend("broken", server) as backend:
+        proc, r = run_json(run_doctor, server, "--select", "LK3,LK502", "--app-endpoint", backend.url,
+                           "--project", str(FIXTURES / "app_backend"))
+    assert r["LK502"]["status"] == "fail"
+    assert r["LK502"]["summary"] == (
+        f"POST {backend.url} -> HTTP 500; likely cause, found by this run: server.py:32: LK302 the coroutine "
+        "stored in `created` is never awaited: `created.name` (line 33) raises AttributeError")
+    assert "server.py:31: LK305 this LiveKitAPI is never closed" in r["LK502"]["details"]
