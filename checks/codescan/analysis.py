@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from checks.codescan.files import SourceFile
 from checks.codescan.knowledge import SERVICES, SUBMODULES, Knowledge
@@ -53,7 +52,17 @@ class Analyzer(ast.NodeVisitor):
         self.findings: list[Finding] = []
         self.handled: set[int] = set()  # calls already judged by their parent (awaited, scheduled, statement)
         self.async_with_items: set[int] = set()
-        self.has_aclose = any(isinstance(n, ast.Attribute) and n.attr == "aclose" for n in ast.walk(source.tree))
+        self.def_names: list[str] = []  # enclosing functions, innermost last
+        self.class_names: list[str] = []
+        self.has_aclose = False
+        self.self_assigns: list[ast.Assign] = []
+        for node in ast.walk(source.tree):  # the one pre-pass: facts the main pass needs up front
+            if isinstance(node, ast.Attribute) and node.attr == "aclose":
+                self.has_aclose = True
+            elif isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                    for t in node.targets):
+                self.self_assigns.append(node)
         self.import_time_calls = self._import_time_calls()
 
     # --- names and kinds -------------------------------------------------------------------------
@@ -162,19 +171,17 @@ class Analyzer(ast.NodeVisitor):
         for stmt in self.src.tree.body:  # module-level names first: functions above may use them
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 self._import(stmt, report=False)
-        for node in ast.walk(self.src.tree):  # self.<attr> = LiveKitAPI() anywhere in the module
-            if isinstance(node, ast.Assign):
-                value = self.kind(node.value)
-                for target in node.targets:
-                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                            and target.value.id == "self" and value and value.startswith("obj:"):
-                        self.self_attrs[target.attr] = value
         for stmt in self.src.tree.body:
             if isinstance(stmt, ast.Assign):
                 value = self.kind(stmt.value)
                 for target in stmt.targets:
                     if isinstance(target, ast.Name) and value and value.startswith("obj:"):
                         self.module_names[target.id] = value
+        for node in self.self_assigns:  # self.<attr> = LiveKitAPI() anywhere in the module
+            value = self.kind(node.value)
+            for target in node.targets:
+                if isinstance(target, ast.Attribute) and value and value.startswith("obj:"):
+                    self.self_attrs[target.attr] = value
         self.visit(self.src.tree)
         return self.findings
 
@@ -259,6 +266,7 @@ class Analyzer(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, is_async: bool) -> None:
+        self.def_names.append(node.name)
         self.stack.append(_Function(is_async=is_async))
         for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
             declared = self.kind(arg.annotation) if arg.annotation is not None else None  # lk: api.LiveKitAPI
@@ -266,6 +274,7 @@ class Analyzer(ast.NodeVisitor):
         for stmt in node.body:
             self.visit(stmt)
         frame = self.stack.pop()
+        self.def_names.pop()
         for name, where in frame.pending.items():
             self.report("LK302", where, f"the coroutine stored in `{name}` is never awaited, so the call never runs")
 
@@ -286,7 +295,9 @@ class Analyzer(ast.NodeVisitor):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.class_depth += 1
+        self.class_names.append(node.name)
         self.generic_visit(node)
+        self.class_names.pop()
         self.class_depth -= 1
 
     def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
@@ -374,28 +385,11 @@ class Analyzer(ast.NodeVisitor):
                                        "`async with`): 'Unclosed client session' at exit")
 
     def _enclosing_called_at_import(self) -> bool:
-        return any(n in self.import_time_calls for n in self._enclosing_names())
-
-    def _enclosing_names(self) -> Iterator[str]:
-        """The innermost function's name, and its class's name when it is __init__."""
-        for node in ast.walk(self.src.tree):
-            if isinstance(node, ast.ClassDef):
-                for item in node.body:
-                    if isinstance(item, ast.FunctionDef) and item.name == "__init__" and self._contains(item):
-                        yield node.name
-            elif isinstance(node, ast.FunctionDef) and self._contains(node):
-                yield node.name
-
-    def _contains(self, func: ast.FunctionDef) -> bool:
-        line = self._current_line
-        return func.lineno <= line <= (func.end_lineno or func.lineno)
-
-    def visit(self, node: ast.AST) -> None:
-        if hasattr(node, "lineno"):
-            self._current_line = node.lineno
-        super().visit(node)
-
-    _current_line = 0
+        """The innermost function (or the class of an __init__) is called at module level."""
+        name = self.def_names[-1]
+        if name == "__init__" and self.class_names:
+            name = self.class_names[-1]
+        return name in self.import_time_calls
 
     def _literals(self, node: ast.Call, cls: str) -> None:
         positions = CREDENTIAL_ARGS[cls]
