@@ -1,24 +1,52 @@
-"""Start the pinned LiveKit server on loopback and run the doctor against it (see scripts/demo)."""
+"""Start the pinned LiveKit server and the example voice backend on loopback, then run the
+doctor against both (see scripts/demo). Extra arguments go to the doctor."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from livekit_server import LiveKitServer  # noqa: E402
+from livekit_server import LiveKitServer, free_port  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "voice_backend"
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the example backend exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the example backend did not start")
 
 
 def main(argv: list[str]) -> int:
     with LiveKitServer() as server:
-        print(f"LiveKit server v1.13.5 running at {server.url} (pid {server.proc.pid}, generated keys)\n", flush=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")} | server.env()
-        args = ["--project", str(ROOT / "examples" / "voice_backend"), *argv]
-        return subprocess.call([sys.executable, "-m", "diagnose", *args], env=env, cwd=ROOT)
+        port = free_port()
+        backend = subprocess.Popen([sys.executable, str(EXAMPLE / "app.py")], env=env | {"PORT": str(port)},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(port, backend)
+            endpoint = f"http://127.0.0.1:{port}/api/voice/session"
+            print(f"LiveKit server v1.13.5 at {server.url} (pid {server.proc.pid}, generated keys); "
+                  f"example backend at {endpoint}\n", flush=True)
+            args = ["--project", str(EXAMPLE), "--app-endpoint", endpoint, *argv]
+            return subprocess.call([sys.executable, "-m", "diagnose", *args], env=env, cwd=ROOT)
+        finally:
+            backend.terminate()
+            backend.wait(10)
 
 
 if __name__ == "__main__":

@@ -44,4 +44,4 @@ def make_app() -> web.Application:
 
 
 if __name__ == "__main__":
-    web.run_app(make_app(), host="127.0.0.1", port=8080)
+    web.run_app(make_app(), host="127.0.0.1", port=int(os.environ.get("PORT", "8080")))
