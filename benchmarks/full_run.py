@@ -1,7 +1,8 @@
 """Benchmark 3: every check against a local real LiveKit server, media round-trip included.
 
 Budget: 2.5 s with media, 1 s for the checks that need no media; the critical path shows how
-close concurrency brings the total to the longest chain of needs.
+close concurrency brings the total to the longest chain of needs. Also prints the measured
+latencies (the checks' *_ms facts): DNS, connect, first byte, join, and each round-trip step.
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ def main() -> None:
             status[r["check_id"]] = r["status"]
     print(table(["check", "status", "median duration"],
                 [(cid, status[cid], f"{statistics.median(v) * 1000:.1f} ms") for cid, v in sorted(per_check.items())]))
+    print()
+    measured: dict[tuple[str, str], list[float]] = {}  # the *_ms facts: layer latencies, round-trip steps
+    for _, doc in full:
+        for r in doc["results"]:
+            for name, value in r["facts"].items():
+                if name.endswith("_ms") and isinstance(value, (int, float)):
+                    measured.setdefault((r["check_id"], name), []).append(value)
+    print(table(["check", "measure", "median"],
+                [(cid, name, f"{statistics.median(v):.1f} ms") for (cid, name), v in sorted(measured.items())]))
 
 
 if __name__ == "__main__":
