@@ -75,6 +75,25 @@ def media_hint(ctx: Context) -> str:
             "configure TURN for clients behind strict firewalls.")
 
 
+def selected_transport(stats: list[Any]) -> str | None:
+    """'UDP to 127.0.0.1:50000 (host candidate)' from rtc stats: the ICE pair the transport selected."""
+    entries = {}  # stats id -> (kind, its data message)
+    for item in stats:
+        kind = item.WhichOneof("stats")
+        entry = getattr(item, kind)
+        entries[entry.rtc.id] = (kind, entry)
+    for kind, entry in entries.values():
+        if kind != "transport":
+            continue
+        pair = entries.get(entry.transport.selected_candidate_pair_id)
+        remote = entries.get(pair[1].candidate_pair.remote_candidate_id) if pair else None
+        if remote:
+            c = remote[1].candidate
+            type_name = c.DESCRIPTOR.fields_by_name["candidate_type"].enum_type.values_by_number[c.candidate_type].name
+            return f"{c.protocol.upper()} to {c.address or '?'}:{c.port} ({type_name.lower()} candidate)"
+    return None
+
+
 async def _cleanup(api: "lkapi.LiveKitAPI", rooms: list[Any], room_name: str, facts: dict[str, Any]) -> None:
     """Disconnect both participants and delete the room; runs even when the check is cancelled.
 
@@ -192,6 +211,10 @@ async def _session(ctx: Context, api: "lkapi.LiveKitAPI", rooms: list[Any], room
     await _step("data message A -> B -> A", asyncio.shield(pong), step_timeout)
     facts["data_rtt_ms"] = round((time.perf_counter() - sent) * 1000, 1)
 
+    try:  # best effort: which ICE transport the media took, as the SDK reports it
+        facts["transport"] = selected_transport(list((await a.get_rtc_stats()).publisher_stats))
+    except Exception:  # stats are informational; an SDK without them must not fail the check
+        facts["transport"] = None
     participants = await _step("list participants", api.room.list_participants(
         lk.ListParticipantsRequest(room=room_name)), step_timeout)
     identities = sorted(p.identity for p in participants.participants)
@@ -239,7 +262,8 @@ async def round_trip(ctx: Context) -> Result:
     return passed(
         f"{TONE_HZ:.0f} Hz tone heard as {facts['heard_hz']:.0f} Hz; signal {facts['signal_connect_ms']:.0f} ms, "
         f"media {facts['media_connected_ms']:.0f} ms, first audio {facts['first_audio_frame_ms']:.0f} ms, "
-        f"data RTT {facts['data_rtt_ms']:.1f} ms; room deleted", facts=facts)
+        f"data RTT {facts['data_rtt_ms']:.1f} ms" + (f"; media over {facts['transport']}" if facts.get("transport") else "")
+        + "; room deleted", facts=facts)
 
 
 CHECKS = [round_trip]

@@ -48,6 +48,9 @@ def test_healthy_round_trip(start_server, run_doctor):
     assert lk501["summary"].startswith("440 Hz tone heard as 440 Hz; signal ")
     assert abs(lk501["facts"]["heard_hz"] - 440) < 440 * 0.03
     assert lk501["facts"]["data_rtt_ms"] > 0 and lk501["facts"]["room_deleted"] is True
+    transport = lk501["facts"]["transport"]  # the selected ICE pair: the server's own UDP or ICE/TCP port
+    assert transport in {f"UDP to {a}:{server.udp_port} (host candidate)" for a in ("127.0.0.1", "fd00::2", "::1")} | \
+        {f"TCP to {a}:{server.rtc_tcp_port} (host candidate)" for a in ("127.0.0.1", "fd00::2", "::1")}, transport
     assert {"room_created_ms", "signal_connect_ms", "media_connected_ms", "subscribed_ms", "first_audio_frame_ms",
             "total_ms"} <= set(lk501["facts"])
     assert doctor_rooms(server) == []
