@@ -12,6 +12,7 @@ import click
 
 from diagnose import __version__, registry as registry_mod
 from diagnose.context import Context
+from diagnose.redact import Redactor
 from diagnose.output import OutputError, check_writable, write_atomic
 from diagnose.registry import Registry, SelectionError
 from diagnose.render import FORMATS, renderer
@@ -69,6 +70,8 @@ def _run_options(reg: Registry) -> list[click.Parameter]:
         click.Option(["--project"], type=click.Path(file_okay=False, path_type=Path), default=".",
                      help="The application's directory (default: the current directory)."),
         click.Option(["-v", "--verbose"], is_flag=True, help="Show details, facts and tracebacks."),
+        click.Option(["--show-tokens"], is_flag=True,
+                     help="Show tokens found in output with only their signature removed (default: whole token hidden)."),
         *reg.options,
     ]
 
@@ -77,7 +80,8 @@ def _make_context(params: dict[str, Any]) -> Context:
     project = Path(params.get("project") or ".")
     if not project.is_dir():
         raise click.BadParameter(f"project directory {project} does not exist", param_hint="--project")
-    return Context(project_dir=project.resolve(), options=params)
+    return Context(project_dir=project.resolve(), options=params,
+                   redactor=Redactor(keep_tokens=bool(params.get("show_tokens"))))
 
 
 def _snapshot_path(params: dict[str, Any]) -> Path | None:

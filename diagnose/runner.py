@@ -113,6 +113,8 @@ async def run_checks(
         if cid not in ctx.results:
             why = "interrupted" if run.interrupted else f"run timed out after {timeout:.1f} s"
             ctx.results[cid] = _stamp(errored(why), by_id[cid], time.perf_counter() - start)
+            if on_result is not None:  # shown like every other result, not only in the report
+                on_result(ctx.results[cid])
     run.results = [ctx.results[c.id] for c in checks]
     run.duration = time.perf_counter() - start
     return run

@@ -108,3 +108,13 @@ def test_pytest_plugin_runs_checks_as_items(plugin_site, tmp_path):
     assert strict.returncode == 1 and "1 failed, 1 passed" in strict.stdout
     for out in (on.stdout + on.stderr, (tmp_path / "j.xml").read_text()):
         assert SECRET_ENV["SECRET_PLUGIN_SECRET"] not in out and "pa55w0rd" not in out
+
+
+def test_show_tokens_keeps_header_and_claims_but_never_the_signature(plugin_site, run_doctor):
+    env = env_with_plugins(plugin_site("secret_plugin"), **SECRET_ENV)
+    header, payload, signature = SECRET_ENV["SECRET_PLUGIN_TOKEN"].split(".")
+    hidden = run_doctor("--select", "SEC002", "--no-snapshot", env=env).stdout
+    shown = run_doctor("--select", "SEC002", "--no-snapshot", "--show-tokens", env=env).stdout
+    assert "[token redacted]" in hidden and header not in hidden
+    assert f"{header}.{payload}.[signature redacted]" in shown
+    assert signature not in shown and signature not in hidden

@@ -115,11 +115,13 @@ def test_whole_run_timeout_marks_unfinished_checks():
     def quick(ctx):
         return passed("ok")
 
-    result = run([slow, quick], timeout=0.3)
+    reported = []
+    result = asyncio.run(run_checks([slow, quick], Context(), on_result=reported.append, timeout=0.3))
     assert result.timed_out
     assert result.results[0].status is Status.ERROR
     assert result.results[0].summary == "run timed out after 0.3 s"
     assert result.results[1].status is Status.PASS
+    assert [r.check_id for r in reported] == ["TT002", "TT001"]  # the unfinished one is reported live too
 
 
 def test_cancellation_runs_cleanup_and_keeps_finished_results():
