@@ -55,7 +55,7 @@ def _problem_section(result: Result, why: str) -> str:
 def _environment(doc: RunDocument) -> str:
     found = [r for r in doc.results if r.area == "environment"]
     if not found:
-        return "_Not collected: no environment check ran (select `LK0`)._"
+        return "_Not collected: no check of the `environment` area ran._"
     blocks = []
     for r in found:
         blocks.append(f"**{r.check_id} {r.title}:** {r.summary}")
@@ -73,7 +73,7 @@ def _configuration(doc: RunDocument) -> str:
                 entry = entry if isinstance(entry, dict) else {"value": entry}
                 rows.append([name, entry.get("value") or "(not set)", entry.get("source") or "—", r.check_id])
     if not rows:
-        return "_Not resolved: no check reported the configuration (LK201 did not run)._"
+        return "_Not resolved: no check reported a configuration (`facts[\"config\"]`)._"
     return table(["setting", "value (redacted)", "source", "from"], rows)
 
 

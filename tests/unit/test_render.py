@@ -92,8 +92,8 @@ def test_markdown_why_fix_and_docs_for_problems():
 
 def test_markdown_without_environment_or_config_says_so():
     text = markdown(RunDocument(results=[result("LK205", Status.PASS, "ok")]))
-    assert "_Not collected: no environment check ran (select `LK0`)._" in text
-    assert "_Not resolved: no check reported the configuration (LK201 did not run)._" in text
+    assert "_Not collected: no check of the `environment` area ran._" in text
+    assert "_Not resolved: no check reported a configuration (`facts[\"config\"]`)._" in text
 
 
 def test_snapshot_round_trip_is_lossless():
