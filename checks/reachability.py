@@ -241,6 +241,11 @@ async def http_check(ctx: Context) -> Result:
                 first_byte = _ms(start)
                 body = (await resp.content.read(200)).decode("utf-8", "replace")
                 status, server = resp.status, resp.headers.get("Server", "")
+            # LiveKit refuses /rtc/validate without a token (401); a web server or a proxy that
+            # forwards only / answers 404 there
+            async with session.get(f"{t.http_base}/rtc/validate", ssl=ssl_context(ctx) if t.tls else None,
+                                   allow_redirects=False) as resp:
+                validate_status = resp.status
     except asyncio.TimeoutError:
         return failed(f"no HTTP answer within {timeout:g} s: the port accepts connections but nothing answers",
                       fix="A stopped (Ctrl-Z/SIGSTOP) or hung server, or a non-HTTP service on this port: check LK004 "
@@ -249,10 +254,14 @@ async def http_check(ctx: Context) -> Result:
     except aiohttp.ClientError as exc:
         return failed(f"HTTP request failed: {type(exc).__name__}: {exc}",
                       fix="Something on this port does not speak HTTP; check the port in LIVEKIT_URL.")
-    facts = {"status": status, "server_header": server, "first_byte_ms": first_byte}
+    facts = {"status": status, "server_header": server, "first_byte_ms": first_byte, "validate_status": validate_status}
     shown = " ".join(body.split())[:80]
+    if status == 200 and body.strip() == "OK" and validate_status == 401:
+        return passed(f"GET / -> 200 OK, /rtc/validate asks for a token; first byte in {first_byte:.1f} ms", facts=facts)
     if status == 200 and body.strip() == "OK":
-        return passed(f"GET / -> 200 OK, first byte in {first_byte:.1f} ms", facts=facts)
+        return failed(f"GET / -> 200 OK, but /rtc/validate answers HTTP {validate_status} instead of 401: this is not "
+                      f"a LiveKit server, or a proxy forwards only some paths to it", facts=facts,
+                      fix="Make the proxy forward every path (/rtc, /rtc/validate, /twirp) to the LiveKit server.")
     if status == 406:
         return failed("GET / -> 406 Not Ready: the LiveKit node is up but not ready (stale node stats, or Redis "
                       "unreachable in a multi-node setup)", facts=facts,

@@ -101,6 +101,29 @@ def test_plain_web_server_is_not_livekit(livekit_server, run_doctor, tmp_path):
     assert r["LK404"]["summary"].endswith("body: '<html><body>Welcome to nginx!</body></html>'")
 
 
+def test_ok_on_slash_but_not_livekit(livekit_server, run_doctor, tmp_path):
+    class HealthOnly(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            body = b"OK" if self.path == "/" else b"not found"
+            self.send_response(200 if self.path == "/" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HealthOnly)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        r = lk4(run_doctor, tmp_path, livekit_server.env() | {"LIVEKIT_URL": f"ws://127.0.0.1:{web.server_address[1]}"})
+    finally:
+        web.shutdown()
+    assert (r["LK404"]["status"], r["LK404"]["summary"]) == (
+        "fail", "GET / -> 200 OK, but /rtc/validate answers HTTP 404 instead of 401: this is not a LiveKit server, "
+                "or a proxy forwards only some paths to it")
+
+
 def test_unresolvable_name(livekit_server, run_doctor, tmp_path):
     r = lk4(run_doctor, tmp_path, livekit_server.env() | {"LIVEKIT_URL": "wss://voice.doctor-test.invalid"})
     assert r["LK401"]["status"] == "fail"
