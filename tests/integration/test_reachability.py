@@ -51,6 +51,29 @@ def test_nothing_listening(livekit_server, run_doctor, tmp_path):
     assert r["LK404"]["status"] == "skip" and r["LK405"]["status"] == "skip"
 
 
+def test_connect_timeout_when_syns_are_dropped(livekit_server, run_doctor, tmp_path):
+    """A listener whose accept backlog is full: Linux drops further SYNs, as a firewall would."""
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        port = full.getsockname()[1]
+        fillers = []
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        try:
+            r = lk4(run_doctor, tmp_path, livekit_server.env() | {"LIVEKIT_URL": f"ws://127.0.0.1:{port}"},
+                    "--net-timeout", "1")
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert (r["LK402"]["status"], r["LK402"]["summary"]) == (
+        "fail", f"connection timed out after 1 s at 127.0.0.1:{port}: packets are dropped")
+    assert r["LK402"]["fix"] == f"A firewall or security group drops traffic to port {port}: open it, or check the address."
+
+
 def test_listener_that_never_answers_ends_at_the_timeout(livekit_server, run_doctor, tmp_path):
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
