@@ -20,7 +20,8 @@ MEDIA = "LK5"
 def main() -> None:
     project = ["--project", str(ROOT / "examples" / "voice_backend"), "--no-snapshot"]
     with LiveKitServer() as server:
-        env = doctor_env(**server.env())
+        # A host name, as users have, so LK401 does a real lookup (an IP address needs none).
+        env = doctor_env(**server.env() | {"LIVEKIT_URL": f"ws://localhost:{server.port}"})
         full = [run_json(project, env) for _ in range(RUNS)]
         no_media = [run_json([*project, "--ignore", MEDIA], env) for _ in range(RUNS)]
     print(f"Full run against livekit-server v1.13.5 on loopback, {RUNS} runs each\n")

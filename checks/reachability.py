@@ -7,6 +7,7 @@ ws:// URLs, so LK404 does not `need` LK403; it reads the shared TLS probe instea
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 import time
 from dataclasses import dataclass, field
@@ -31,12 +32,15 @@ class Dns:
     addresses: list[str] = field(default_factory=list)
     error: str = ""
     ms: float = 0.0
+    lookup: bool = True  # False when the URL holds an IP address: nothing to resolve
 
 
 async def dns(ctx: Context, t: Target) -> Dns:
     import asyncio
 
     async def resolve() -> Dns:
+        if _is_ip_address(t.host):
+            return Dns(addresses=[t.host], lookup=False)
         start = time.perf_counter()
         try:
             infos = await asyncio.wait_for(
@@ -49,6 +53,14 @@ async def dns(ctx: Context, t: Target) -> Dns:
         return Dns(addresses=addresses, ms=_ms(start))
 
     return await ctx.amemo("net.dns", resolve)
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _need_target(ctx: Context) -> Target | Result:
@@ -69,6 +81,8 @@ async def dns_check(ctx: Context) -> Result:
                       fix="Check the host name in LIVEKIT_URL for typos and that its DNS record exists "
                           "(`getent hosts HOST`); inside containers check /etc/resolv.conf.")
     kinds = ", ".join(f"{a} ({address_kind(a)})" for a in d.addresses)
+    if not d.lookup:
+        return passed(f"{kinds}: an IP address, no lookup needed", facts=facts)
     return passed(f"{t.host} -> {kinds} in {d.ms:.1f} ms", facts=facts)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -34,7 +36,40 @@ def _one_line(exc: BaseException) -> str:
 async def _call(chk: Check, ctx: Context) -> Result:
     if chk.is_async:
         return await chk.func(ctx)  # type: ignore[misc]
-    return await asyncio.to_thread(chk.func, ctx)  # type: ignore[arg-type]
+    return await _in_daemon_thread(chk, ctx)
+
+
+def _in_daemon_thread(chk: Check, ctx: Context) -> asyncio.Future[Result]:
+    """Run a sync check on its own daemon thread.
+
+    Not asyncio.to_thread: its small shared pool lets a few slow sync checks starve the rest
+    (and the loop's DNS lookups), and asyncio.run joins its threads at exit, so one hung check
+    would keep the doctor from ever exiting after its timeout was reported.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Result] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(value: Result | None, exc: BaseException | None) -> None:
+        if future.done():  # cancelled by the check's timeout or Ctrl-C
+            return
+        if exc is None:
+            future.set_result(value)  # type: ignore[arg-type]
+        else:
+            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(f"{type(exc).__name__} raised"))
+
+    def work() -> None:
+        try:
+            value, exc = context.run(chk.func, ctx), None  # type: ignore[arg-type]
+        except BaseException as raised:  # reported as the check's error; the thread must not die silently
+            value, exc = None, raised
+        try:
+            loop.call_soon_threadsafe(settle, value, exc)
+        except RuntimeError:  # the loop has closed: the run ended without this check
+            pass
+
+    threading.Thread(target=work, name=f"check-{chk.id}", daemon=True).start()
+    return future
 
 
 async def run_check(chk: Check, ctx: Context) -> Result:

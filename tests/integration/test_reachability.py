@@ -38,9 +38,20 @@ def test_real_server_passes_every_layer(livekit_server, run_doctor, tmp_path):
     assert r["LK405"]["summary"].startswith("joined in ")
     assert f"127.0.0.1:{livekit_server.udp_port}" in r["LK406"]["facts"]["udp"]
     assert f"127.0.0.1:{livekit_server.rtc_tcp_port}" in r["LK406"]["facts"]["tcp"]
-    for name in ("dns_ms", "connect_ms", "first_byte_ms", "join_ms"):
-        key = {"dns_ms": "LK401", "connect_ms": "LK402", "first_byte_ms": "LK404", "join_ms": "LK405"}[name]
+    assert (r["LK401"]["summary"], r["LK401"]["facts"]["dns_ms"]) == (
+        "127.0.0.1 (loopback): an IP address, no lookup needed", 0)
+    for key, name in (("LK402", "connect_ms"), ("LK404", "first_byte_ms"), ("LK405", "join_ms")):
         assert r[key]["facts"][name] > 0
+
+
+def test_host_name_is_resolved_and_timed(livekit_server, run_doctor, tmp_path):
+    proc = run_doctor("--select", "LK401", "--format", "json", "--no-snapshot",
+                      env=clean_env(HOME=str(tmp_path), **livekit_server.env()
+                                    | {"LIVEKIT_URL": f"ws://localhost:{livekit_server.port}"}))
+    (r,) = json.loads(proc.stdout)["results"]
+    assert (r["check_id"], r["status"]) == ("LK401", "pass")
+    assert "127.0.0.1" in r["facts"]["addresses"] and r["facts"]["dns_ms"] > 0
+    assert r["summary"].startswith("localhost -> ") and "127.0.0.1 (loopback)" in r["summary"]
 
 
 def test_nothing_listening(livekit_server, run_doctor, tmp_path):

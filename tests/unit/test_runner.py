@@ -46,6 +46,55 @@ def test_sync_checks_run_in_threads_concurrently():
     assert [r.status for r in result.results] == [Status.PASS, Status.PASS]
 
 
+def test_more_sync_checks_than_a_thread_pool_all_run_at_once():
+    """Twenty sync checks meet at one barrier: a bounded pool (asyncio.to_thread) would break it."""
+    count = 20
+    barrier = threading.Barrier(count, timeout=10)
+
+    def make(cid):
+        @check(cid, cid, area="t", timeout=20)
+        def meet(ctx):
+            barrier.wait()
+            return passed("met")
+
+        return meet
+
+    result = run([make(f"TT{n:03d}") for n in range(count)])
+    assert {(r.status, r.summary) for r in result.results} == {(Status.PASS, "met")}
+
+
+def test_hung_sync_check_is_reported_and_does_not_hold_the_run():
+    """The run returns while the hung check's thread is still blocked (it is not joined)."""
+    release, finished = threading.Event(), threading.Event()
+
+    @check("TT001", "hangs", area="t", timeout=0.2)
+    def hangs(ctx):
+        release.wait(30)
+        finished.set()
+        return passed("late")
+
+    @check("TT002", "fine", area="t")
+    def fine(ctx):
+        return passed("ok")
+
+    try:
+        res = run([hangs, fine]).results
+        still_blocked = not finished.is_set()
+    finally:
+        release.set()
+    assert [(r.status, r.summary) for r in res] == [(Status.ERROR, "timed out after 0.2 s"), (Status.PASS, "ok")]
+    assert still_blocked
+
+
+def test_sync_check_calling_sys_exit_is_an_error_not_an_exit():
+    @check("TT001", "exits", area="t")
+    def exits(ctx):
+        raise SystemExit(3)
+
+    (res,) = run([exits]).results
+    assert (res.status, res.summary) == (Status.ERROR, "RuntimeError: SystemExit raised")
+
+
 def test_failed_need_skips_dependents_with_reason():
     @check("TT001", "base", area="t")
     def base(ctx):
