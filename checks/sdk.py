@@ -9,7 +9,6 @@ from `sdk_probe.py` executed by that interpreter, never from the doctor's own en
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -196,6 +195,8 @@ def parse_probe_output(stdout: str) -> dict[str, Any]:
 
 async def run_probe(python: str, project_dir: Path, env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> dict[str, Any]:
     """Run sdk_probe.py in `python`; RuntimeError with a one-line reason on any failure."""
+    import asyncio  # not at module level: `--help` and `list` load this module
+
     try:
         proc = await asyncio.create_subprocess_exec(
             python, str(PROBE), str(project_dir),

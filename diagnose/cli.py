@@ -110,11 +110,9 @@ def _doctor(reg: Registry, params: dict[str, Any]) -> int:
     if on_result is not None:
         progress.status()
 
-    import asyncio
+    from diagnose.runner import run_blocking
 
-    from diagnose.runner import run_checks
-
-    run = asyncio.run(run_checks(checks, ctx, on_result=on_result, timeout=params["timeout"]))
+    run = run_blocking(checks, ctx, on_result=on_result, timeout=params["timeout"])
     problems = {r.check_id for r in run.results if r.status.severity > 0}
     doc = RunDocument(
         results=run.results,

@@ -47,11 +47,9 @@ class DoctorRun:
 
     def result(self, check_id: str) -> Result:
         if self._results is None:
-            import asyncio
+            from diagnose.runner import run_blocking
 
-            from diagnose.runner import run_checks
-
-            run = asyncio.run(run_checks(self.checks, self.ctx))
+            run = run_blocking(self.checks, self.ctx)
             self._results = {r.check_id: r for r in run.results}
         return self._results[check_id]
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import signal
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from diagnose.check import Check
 from diagnose.context import Context
 from diagnose.result import Result, Status, errored, skipped
 
 OnResult = Callable[[Result], None]
+CLEANUP_GRACE = 10.0  # seconds a cancelled check may take to clean up (delete its rooms) before it is abandoned
 
 
 @dataclass
@@ -72,17 +74,33 @@ def _in_daemon_thread(chk: Check, ctx: Context) -> asyncio.Future[Result]:
     return future
 
 
-async def run_check(chk: Check, ctx: Context) -> Result:
-    """Run one check; a timeout or an exception becomes an `error` result, never propagates."""
+async def run_check(chk: Check, ctx: Context, grace: float = CLEANUP_GRACE) -> Result:
+    """Run one check; a timeout or an exception becomes an `error` result, never propagates.
+
+    Not asyncio.wait_for: it waits without limit for a timed-out check to finish cancelling, so
+    a check whose cleanup hangs would hang the run. Cleanup gets `grace` seconds, then the check
+    is abandoned.
+    """
     start = time.perf_counter()
+    task = asyncio.ensure_future(_call(chk, ctx))
     try:
-        result = await asyncio.wait_for(_call(chk, ctx), timeout=chk.timeout)
-        if not isinstance(result, Result):
-            result = errored(f"check returned {type(result).__name__}, not a Result")
-    except asyncio.TimeoutError:
-        result = errored(f"timed out after {chk.timeout:.1f} s")
-    except Exception as exc:
-        result = errored(_one_line(exc), traceback=traceback.format_exc())
+        done, _ = await asyncio.wait({task}, timeout=chk.timeout)
+    except asyncio.CancelledError:  # Ctrl-C or the whole-run timeout: the check may clean up, within grace
+        task.cancel()
+        await asyncio.wait({task}, timeout=grace)
+        raise
+    if not done:
+        task.cancel()
+        finished, _ = await asyncio.wait({task}, timeout=grace)
+        abandoned = "" if finished else f"; abandoned: its cleanup did not finish within {grace:g} s"
+        result = errored(f"timed out after {chk.timeout:.1f} s{abandoned}")
+    else:
+        try:
+            result = task.result()
+            if not isinstance(result, Result):
+                result = errored(f"check returned {type(result).__name__}, not a Result")
+        except (Exception, asyncio.CancelledError) as exc:
+            result = errored(_one_line(exc), traceback=traceback.format_exc())
     return _stamp(result, chk, time.perf_counter() - start)
 
 
@@ -113,6 +131,7 @@ async def run_checks(
     *,
     on_result: OnResult | None = None,
     timeout: float | None = None,
+    grace: float = CLEANUP_GRACE,
 ) -> Run:
     """Start every check as soon as its needs are done; report each result as it lands."""
     run = Run(started_at=time.time())
@@ -126,7 +145,7 @@ async def run_checks(
             if need in done:
                 await done[need].wait()
         reason = _blocking_need(chk, ctx, selected)
-        result = _stamp(skipped(reason), chk, 0.0) if reason else await run_check(chk, ctx)
+        result = _stamp(skipped(reason), chk, 0.0) if reason else await run_check(chk, ctx, grace)
         ctx.results[chk.id] = result
         done[chk.id].set()
         if on_result is not None:
@@ -137,13 +156,13 @@ async def run_checks(
         _, pending = await asyncio.wait(tasks, timeout=timeout)
         if pending:
             run.timed_out = True
-            await _cancel(pending)
+            await _cancel(pending, grace)
     except asyncio.CancelledError:  # Ctrl-C: let checks clean up (finally blocks), keep what finished
         run.interrupted = True
         current = asyncio.current_task()
         if current is not None:
             current.uncancel()
-        await _cancel([t for t in tasks if not t.done()])
+        await _cancel([t for t in tasks if not t.done()], grace)
     for task, cid in tasks.items():
         if cid not in ctx.results:
             why = "interrupted" if run.interrupted else f"run timed out after {timeout:.1f} s"
@@ -155,8 +174,68 @@ async def run_checks(
     return run
 
 
-async def _cancel(tasks: Sequence[asyncio.Task[None]] | set[asyncio.Task[None]], grace: float = 10.0) -> None:
+async def _cancel(tasks: Sequence[asyncio.Task[None]] | set[asyncio.Task[None]], grace: float) -> None:
     for task in tasks:
         task.cancel()
     if tasks:
         await asyncio.wait(tasks, timeout=grace)
+
+
+def run_blocking(
+    checks: Sequence[Check],
+    ctx: Context,
+    *,
+    on_result: OnResult | None = None,
+    timeout: float | None = None,
+    grace: float = CLEANUP_GRACE,
+) -> Run:
+    """run_checks on a fresh event loop: asyncio.run without its unbounded waits.
+
+    asyncio.run waits without limit, at its end, for every task to finish cancelling; a check
+    that ignores cancellation would keep the doctor from exiting after its results were
+    reported. As with asyncio.run, the first Ctrl-C cancels the run (checks clean up and what
+    finished is kept) and a second one raises KeyboardInterrupt.
+    """
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_unless_abandoned)
+    main = loop.create_task(run_checks(checks, ctx, on_result=on_result, timeout=timeout, grace=grace))
+    restore_sigint = _cancel_on_sigint(loop, main)
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        restore_sigint()
+        try:
+            leftovers = asyncio.all_tasks(loop)
+            for task in leftovers:
+                task.cancel()
+            shutdown = loop.create_task(loop.shutdown_asyncgens())
+            loop.run_until_complete(asyncio.wait({*leftovers, shutdown}, timeout=grace))
+        finally:
+            loop.close()
+
+
+def _cancel_on_sigint(loop: asyncio.AbstractEventLoop, main: asyncio.Task[Run]) -> Callable[[], None]:
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        return lambda: None
+    interrupts = 0
+
+    def on_sigint(signum: int, frame: object) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1 and not main.done():
+            main.cancel()
+            loop.call_soon_threadsafe(lambda: None)  # wake the loop if it is waiting
+            return
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _unless_abandoned(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """An abandoned check's task is reported in its result, not again when it is collected."""
+    if str(context.get("message", "")).startswith("Task was destroyed but it is pending"):
+        return
+    loop.default_exception_handler(context)

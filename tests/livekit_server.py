@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -27,7 +28,28 @@ class ServerUnavailable(RuntimeError):
     """The pinned server could not be installed or started (fatal under CI=true)."""
 
 
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port free on every interface, picked below the ephemeral range.
+
+    Port 0 would hand out an ephemeral port, which the many client connections of a test run
+    can take before the server binds it ("address already in use").
+    """
+    low, high = 20000, max(_ephemeral_start() - 1, 20001)
+    for _ in range(100):
+        port = random.randint(low, high)
+        with socket.socket(socket.AF_INET, kind) as sock:
+            try:
+                sock.bind(("", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -98,8 +120,32 @@ class LiveKitServer:
         """LIVEKIT_* variables pointing a client (or the doctor) at this server."""
         return {"LIVEKIT_URL": self.url, "LIVEKIT_API_KEY": self.api_key, "LIVEKIT_API_SECRET": self.api_secret}
 
-    def start(self, timeout: float = 30.0) -> "LiveKitServer":
-        """Start and wait for `GET /` to answer 200: the exit code says nothing (it can be 0 on a bad config)."""
+    def start(self, timeout: float = 30.0, attempts: int = 3) -> "LiveKitServer":
+        """Start and wait for `GET /` to answer 200: the exit code says nothing (it can be 0 on a bad config).
+
+        A port taken between picking and binding it is retried with fresh ports.
+        """
+        for _ in range(attempts - 1):
+            try:
+                return self._start_once(timeout)
+            except ServerUnavailable as exc:
+                if "address already in use" not in str(exc):
+                    raise
+                self._pick_new_ports()
+        return self._start_once(timeout)
+
+    def _pick_new_ports(self) -> None:
+        rtc = self.config["rtc"]
+        if self.config["port"] == self.port:
+            self.port = self.config["port"] = free_port()
+        if rtc["tcp_port"] == self.rtc_tcp_port:
+            self.rtc_tcp_port = rtc["tcp_port"] = free_port()
+        if rtc["udp_port"] == self.udp_port:
+            self.udp_port = rtc["udp_port"] = free_port(socket.SOCK_DGRAM)
+
+    def _start_once(self, timeout: float) -> "LiveKitServer":
+        self._log.truncate(0)
+        self._log.seek(0)
         self.proc = subprocess.Popen(
             [str(self.binary), "--config-body", json.dumps(self.config)],
             stdout=self._log,

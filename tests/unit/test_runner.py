@@ -4,7 +4,7 @@ import threading
 from diagnose.check import check
 from diagnose.context import Context
 from diagnose.result import Status, failed, passed
-from diagnose.runner import run_checks
+from diagnose.runner import run_blocking, run_checks
 
 
 def run(checks, timeout=None, ctx=None):
@@ -226,3 +226,48 @@ def test_after_orders_without_skipping():
 
     res = run([reader, base, lonely]).results
     assert [(r.check_id, r.summary) for r in res] == [("TT002", "saw fail"), ("TT001", "broken"), ("TT003", "ran")]
+
+
+def _ignores_cancellation(cid, timeout):
+    @check(cid, "stubborn", area="t", timeout=timeout)
+    async def stubborn(ctx):
+        while True:
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                pass  # a cleanup that never ends
+
+    return stubborn
+
+
+def test_check_whose_cleanup_hangs_is_abandoned_and_the_run_ends():
+    @check("TT002", "fine", area="t")
+    async def fine(ctx):
+        return passed("ok")
+
+    run = run_blocking([_ignores_cancellation("TT001", 0.1), fine], Context(), grace=0.1)
+    assert [(r.status, r.summary) for r in run.results] == [
+        (Status.ERROR, "timed out after 0.1 s; abandoned: its cleanup did not finish within 0.1 s"),
+        (Status.PASS, "ok"),
+    ]
+
+
+def test_whole_run_timeout_with_a_stubborn_check_still_returns():
+    run = run_blocking([_ignores_cancellation("TT001", 60)], Context(), timeout=0.1, grace=0.1)
+    assert run.timed_out
+    assert [(r.status, r.summary) for r in run.results] == [(Status.ERROR, "run timed out after 0.1 s")]
+
+
+def test_cleanup_that_finishes_within_grace_runs_before_the_result():
+    cleaned = []
+
+    @check("TT001", "cleans up", area="t", timeout=0.1)
+    async def cleans_up(ctx):
+        try:
+            await asyncio.sleep(30)
+        finally:
+            await asyncio.sleep(0.05)  # e.g. deleting the room it created
+            cleaned.append(True)
+
+    (res,) = run_blocking([cleans_up], Context(), grace=5).results
+    assert (res.status, res.summary, cleaned) == (Status.ERROR, "timed out after 0.1 s", [True])
