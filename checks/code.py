@@ -22,15 +22,24 @@ if TYPE_CHECKING:
 async def code_scan(ctx: Context) -> "ScanReport":
     """The project scanned once per run (in a worker thread: parsing is CPU work)."""
     import asyncio
+    from concurrent.futures import Future
 
     from checks.codescan.knowledge import Knowledge
     from checks.codescan.scan import scan
     from checks.sdk import installed_sdk
 
     async def run() -> "ScanReport":
-        shape = await installed_sdk(ctx)
-        report = await asyncio.to_thread(scan, ctx.project_dir, Knowledge.from_shape(shape),
-                                         tuple(ctx.option("exclude") or ()))
+        knowledge: Future[Knowledge] = Future()
+        # Parsing starts now; the verdicts wait for the SDK probe, which runs meanwhile.
+        scanning = asyncio.ensure_future(
+            asyncio.to_thread(scan, ctx.project_dir, knowledge, tuple(ctx.option("exclude") or ())))
+        try:
+            knowledge.set_result(Knowledge.from_shape(await installed_sdk(ctx)))
+        except BaseException as exc:  # the scan thread must never wait for a probe that is not coming
+            knowledge.set_exception(exc)
+            scanning.cancel()
+            raise
+        report = await scanning
         for finding in report.findings:
             ctx.redactor.add(finding.literal)
         return report
