@@ -91,3 +91,27 @@ def test_unparsable_files_are_skipped_with_the_reason(tmp_path):
     assert report.skipped == [("bad.py", "syntax error at line 1: invalid syntax"), ("latin.py", "not UTF-8 (byte 5)")]
     assert report.files == 0
     assert parse(tmp_path / "missing.py", tmp_path) == "unreadable: No such file or directory"
+
+
+def test_knowledge_arriving_while_parsing_gives_the_same_verdicts():
+    """The doctor parses while the SDK probe runs: files parsed before it answers wait for it."""
+    import threading
+    from concurrent.futures import Future
+
+    knowledge: Future[Knowledge] = Future()
+    timer = threading.Timer(0.05, knowledge.set_result, (THIRD_PARTY,))
+    timer.start()
+    report = scan(FIXTURES / "broken_original", knowledge)
+    timer.join()
+    assert report.knowledge is THIRD_PARTY
+    assert [(f.rule, f.line) for f in report.findings] == [(f.rule, f.line) for f in
+                                                           scan(FIXTURES / "broken_original", THIRD_PARTY).findings]
+
+
+def test_probe_failure_reaches_the_scan():
+    from concurrent.futures import Future
+
+    knowledge: Future[Knowledge] = Future()
+    knowledge.set_exception(RuntimeError("probe crashed"))
+    with pytest.raises(RuntimeError, match="probe crashed"):
+        scan(FIXTURES / "broken_original", knowledge)
