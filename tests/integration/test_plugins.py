@@ -21,7 +21,7 @@ def test_plugin_check_is_listed_and_run(plugin_path, run_doctor, tmp_path):
     row = next(line for line in listed.stdout.splitlines() if line.startswith("EX001"))
     assert "doctor-example-plugin:example" in row
 
-    proc = run_doctor("--select", "EX", "--format", "json", env=env_with(plugin_path), cwd=tmp_path)
+    proc = run_doctor("--select", "EX001", "--format", "json", env=env_with(plugin_path), cwd=tmp_path)
     result = json.loads(proc.stdout)["results"][0]
     assert (result["check_id"], result["status"], result["summary"]) == ("EX001", "fail", "no README.md in the project")
     assert proc.returncode == 1
@@ -35,3 +35,12 @@ def test_broken_and_clashing_plugins_are_warnings(plugin_path, run_doctor):
     assert ("warning: plugin doctor-example-plugin:clash: check LK001 is already provided by "
             "livekit-doctor:environment; the first one is kept") in proc.stderr
     assert "Platform and Python" in proc.stdout
+
+
+def test_plugin_check_that_never_returns_is_an_error_and_the_doctor_exits(plugin_path, run_doctor, tmp_path):
+    proc = run_doctor("--select", "EX101,LK001", "--format", "json", "--no-snapshot", env=env_with(plugin_path),
+                      timeout=60)  # the check sleeps for an hour: a doctor waiting for it would time out here
+    results = {r["check_id"]: r for r in json.loads(proc.stdout)["results"]}
+    assert (results["EX101"]["status"], results["EX101"]["summary"]) == ("error", "timed out after 0.5 s")
+    assert results["LK001"]["status"] == "pass"
+    assert proc.returncode == 1
