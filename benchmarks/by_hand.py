@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from common import ROOT, doctor_cmd, doctor_env, median_ms, run_json, table, timed
+from common import ROOT, doctor_env, median_ms, run_json, table, timed
 from livekit_server import LiveKitServer
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5

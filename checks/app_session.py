@@ -14,11 +14,12 @@ from typing import Any
 import click
 
 from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from checks.imports import import_off_loop
 from checks.settings import livekit_settings
 from diagnose.check import check
 from diagnose.context import Context
 from diagnose.redact import shorten
-from diagnose.result import Result, Status, failed, passed, skipped, warned
+from diagnose.result import Result, Status, failed, passed, skipped
 
 DEFAULT_PAYLOAD = {"user_id": "livekit-doctor", "agent_id": "doctor", "session_duration_hours": 1}
 TOKEN_FIELDS = ("token", "access_token", "accessToken", "participant_token", "participantToken", "jwt")
@@ -85,6 +86,7 @@ async def call_endpoint(ctx: Context) -> dict[str, Any]:
               "LK308"), timeout=30)
 async def app_endpoint(ctx: Context) -> Result:
     """POST to --app-endpoint, find the token and URL, and check that token against the server."""
+    await import_off_loop("aiohttp")
     import aiohttp
 
     from checks.server_auth import classify, http_base, validate
@@ -152,6 +154,7 @@ async def app_token_joins(ctx: Context) -> Result:
     import asyncio
 
     try:
+        await import_off_loop("livekit.rtc")
         from livekit import rtc
     except ImportError:
         return skipped("the livekit rtc SDK is not installed: pip install 'livekit-doctor[rtc]'")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from checks.imports import import_off_loop
 from checks.target import OPTIONS as TARGET_OPTIONS
 from checks.target import Target, address_kind, net_timeout, ssl_context, target
 from diagnose.check import check
@@ -243,6 +244,7 @@ async def http_check(ctx: Context) -> Result:
     """GET / must answer 200 "OK"; 406 means not ready; anything else is not LiveKit."""
     import asyncio
 
+    await import_off_loop("aiohttp")
     import aiohttp
 
     t = _need_target(ctx)

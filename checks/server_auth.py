@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from checks.imports import import_off_loop
 from checks.settings import livekit_settings
 from checks.tokens import admin_grants, join_grants, mint
 from diagnose.check import check
@@ -104,6 +105,7 @@ def _session(ctx: Context, timeout: float) -> "aiohttp.ClientSession":
 @check("LK205", "Server accepts tokens", area="credentials", needs=("LK204", "LK202"), timeout=10)
 async def server_accepts(ctx: Context) -> Result:
     """A join token on /rtc/validate and an admin token on Twirp ListRooms, with the cause of any refusal."""
+    await import_off_loop("aiohttp")
     import aiohttp
 
     s = livekit_settings(ctx)
@@ -147,6 +149,7 @@ def skew_seconds(date_header: str, sent: float, received: float) -> float:
 @check("LK206", "Clock skew", area="credentials", needs=("LK202",), timeout=10)
 async def clock_skew(ctx: Context) -> Result:
     """Compare this machine's clock with the server's Date header: tokens carry nbf = now."""
+    await import_off_loop("aiohttp")
     import aiohttp
 
     s = livekit_settings(ctx)

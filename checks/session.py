@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from checks.imports import import_off_loop
 from checks.settings import livekit_settings
 from checks.target import net_timeout, target
 from checks.tokens import join_grants, mint
@@ -226,6 +227,7 @@ async def _session(ctx: Context, api: "lkapi.LiveKitAPI", rooms: list[Any], room
 async def round_trip(ctx: Context) -> Result:
     """Two participants in a fresh room: a 440 Hz tone from A heard by B, a data round-trip, cleanup."""
     try:
+        await import_off_loop("livekit.api", "livekit.rtc")
         from livekit import api as lk
         from livekit import rtc
     except ImportError:

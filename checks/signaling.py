@@ -11,15 +11,19 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from checks.imports import import_off_loop
 from checks.reachability import tls
 from checks.settings import livekit_settings
 from checks.target import Target, address_kind, net_timeout, ssl_context, target
 from diagnose.check import check
 from diagnose.context import Context
 from diagnose.result import Result, failed, passed, skipped, warned
+
+if TYPE_CHECKING:
+    import aiohttp
 
 PROTOCOL = 16  # the signal protocol version the doctor speaks (servers answer with theirs)
 CANDIDATE_QUIET_S = 0.15  # stop listening for trickled candidates after this much silence
@@ -49,6 +53,7 @@ async def signal_join(ctx: Context, t: Target) -> Join:
     async def join() -> Join:
         import asyncio
 
+        await import_off_loop("aiohttp", "livekit.protocol.rtc")
         import aiohttp
 
         from checks.tokens import admin_grants, join_grants, mint

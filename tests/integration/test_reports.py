@@ -7,12 +7,11 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import jsonschema
 from markdown_it import MarkdownIt
 
-from conftest import ROOT, clean_env, env_with_plugins
+from conftest import ROOT, env_with_plugins
 
 SCHEMA = json.loads((ROOT / "docs" / "schema" / "run.schema.json").read_text())
 SECRET_ENV = {"SECRET_PLUGIN_SECRET": "plugin-secret-0123456789abcdef", "SECRET_PLUGIN_TOKEN": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZ25hdHVyZQ",

@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from checks.server_auth import classify, http_base, skew_seconds

@@ -1,7 +1,5 @@
 """LK406's verdict from a join's candidates (set in the run's memo, as the shared probe would)."""
 
-import pytest
-
 from checks.signaling import Join, parse_candidate, transports_check
 from diagnose.context import Context
 from diagnose.result import Status
