@@ -15,6 +15,7 @@ import inspect
 import json
 import os
 import platform
+import signal
 import sys
 
 MARKER = "LIVEKIT_DOCTOR_PROBE "
@@ -34,6 +35,7 @@ SERVICES = (
     ("sip", "sip_service", "SipService"),
     ("agent_dispatch", "agent_dispatch_service", "AgentDispatchService"),
 )
+CHILD_TIMEOUT = 25  # seconds; below the doctor's 30 s wait for the whole probe
 CLASSES = (("LiveKitAPI", ("aclose",)), ("AccessToken", ("to_jwt",)), ("TokenVerifier", ("verify",)),
            ("WebhookReceiver", ("receive",)))
 
@@ -93,6 +95,62 @@ def distributions() -> dict:
     return {"versions": versions, "requires": requires, "owners": owners}
 
 
+def in_parallel(work):
+    """Start work() in a forked child, the parent going on meanwhile; returns a function that
+    waits for its (JSON-able dict) result. The rtc import and the distribution metadata take
+    ~170 ms together: on two cores they overlap the ~250 ms livekit.api import. A child that
+    crashes (a native library failing on import) or hangs is reported, never fatal. Without
+    fork (Windows) the work runs inline."""
+    if not hasattr(os, "fork"):
+        result = work()
+        return lambda: result
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        result = work()
+        return lambda: result
+    if pid == 0:  # the child: only the standard library is imported at this point, one thread
+        os.close(read_fd)
+        # Off the doctor's pipes: what the imports print must not reach the result line, and a
+        # child left running must not keep the doctor waiting for end-of-file.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        signal.alarm(CHILD_TIMEOUT)  # never outlive the doctor's wait
+        try:
+            data = json.dumps(work(), default=str)
+        except BaseException as exc:
+            data = json.dumps({"child_error": error_text(exc)})
+        with os.fdopen(write_fd, "w") as pipe:
+            pipe.write(data)
+        os._exit(0)
+    os.close(write_fd)
+
+    def wait():
+        with os.fdopen(read_fd) as pipe:
+            text = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        try:
+            return json.loads(text)
+        except ValueError:
+            if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGALRM:
+                return {"child_error": "importing it did not finish within %d s" % CHILD_TIMEOUT}
+            how = ("killed by signal %d" % os.WTERMSIG(status)) if os.WIFSIGNALED(status) else "gave no result"
+            return {"child_error": "importing it crashed the interpreter (%s)" % how}
+
+    return wait
+
+
+def rtc_and_distributions() -> dict:
+    out = distributions()
+    module, error = try_import("livekit.rtc")
+    out["rtc_import"] = {"ok": module is not None, "error": error}
+    return out
+
+
 def livekit_candidates() -> list:
     """Every sys.path entry holding a `livekit` package or module, in import order."""
     found = []
@@ -132,7 +190,7 @@ def probe(project_dir: str) -> dict:
         "markers": env_markers,
         "candidates": livekit_candidates(),
     }
-    out.update(distributions())
+    child = in_parallel(rtc_and_distributions)
 
     top, top_error = try_import("livekit")
     out["livekit"] = {
@@ -143,11 +201,19 @@ def probe(project_dir: str) -> dict:
     }
     imports = {}
     modules = {}
-    for sub in ("api", "rtc", "protocol"):
+    for sub in ("api", "protocol"):
         module, error = try_import("livekit." + sub) if top is not None else (None, top_error)
         imports[sub] = {"ok": module is not None, "error": error}
         modules[sub] = module
-    out["imports"] = imports
+    parallel = child()
+    child_error = parallel.pop("child_error", None)
+    if child_error:  # most likely the rtc import took the process down: say so, read the metadata here
+        parallel = distributions()
+        parallel["rtc_import"] = {"ok": False, "error": child_error}
+    rtc_import = parallel.pop("rtc_import")
+    imports["rtc"] = rtc_import if top is not None else {"ok": False, "error": top_error}
+    out["imports"] = {sub: imports[sub] for sub in ("api", "rtc", "protocol")}
+    out.update(parallel)
 
     api = modules["api"]
     names, sources = {}, {}

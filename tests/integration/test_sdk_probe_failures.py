@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from checks.sdk import probe_shape
+from checks.sdk import probe_shape, run_probe
 from conftest import clean_env
 
 HANG = "import time\ntime.sleep(600)\n"
@@ -71,3 +71,18 @@ def test_stale_virtual_env_is_an_error_naming_the_interpreter(run_doctor, tmp_pa
     assert (proc.returncode, result["status"]) == (1, "error")
     assert result["summary"] == f"could not inspect the SDK: cannot run {tmp_path / 'gone' / 'bin' / 'python'}: No such file or directory"
     assert result["facts"]["interpreter_reason"] == f"active virtualenv ($VIRTUAL_ENV={tmp_path / 'gone'})"
+
+
+def test_rtc_import_that_kills_the_interpreter_is_reported_and_the_rest_is_probed(tmp_path):
+    """livekit.rtc is imported in a child process (in parallel with livekit.api): its crash is data."""
+    package = tmp_path / "livekit"
+    (package / "api").mkdir(parents=True)
+    (package / "rtc").mkdir()
+    (package / "api" / "__init__.py").write_text("class LiveKitAPI:\n    async def aclose(self):\n        pass\n")
+    (package / "rtc" / "__init__.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    env = {k: v for k, v in clean_env().items() if k != "VIRTUAL_ENV"}
+    data = asyncio.run(run_probe(sys.executable, tmp_path, env))
+    assert data["imports"]["api"] == {"ok": True, "error": None}
+    assert data["imports"]["rtc"] == {"ok": False, "error": "importing it crashed the interpreter (killed by signal 11)"}
+    assert data["names"]["LiveKitAPI"] is True and data["methods"]["LiveKitAPI.aclose"] == "async"
+    assert data["versions"]["livekit-api"]  # the metadata is read even though the child died
