@@ -212,7 +212,7 @@ def probe(project_dir: str) -> dict:
         parallel["rtc_import"] = {"ok": False, "error": child_error}
     rtc_import = parallel.pop("rtc_import")
     imports["rtc"] = rtc_import if top is not None else {"ok": False, "error": top_error}
-    out["imports"] = {sub: imports[sub] for sub in ("api", "rtc", "protocol")}
+    out["imports"] = imports
     out.update(parallel)
 
     api = modules["api"]
