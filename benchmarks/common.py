@@ -32,7 +32,7 @@ def timed(cmd: Sequence[str], env: dict[str, str] | None = None, cwd: Path | Non
 
 
 def doctor_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "diagnose", *args]
+    return [sys.executable, "-m", "livekit_doctor", *args]
 
 
 def run_json(args: Sequence[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, dict[str, Any]]:
@@ -54,7 +54,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def critical_path(results: list[dict[str, Any]]) -> tuple[float, list[str]]:
     """Longest chain of `needs` weighted by duration: the floor for a fully concurrent run."""
-    from diagnose.registry import load
+    from livekit_doctor.registry import load
 
     needs = {cid: c.needs for cid, c in load().checks.items()}
     duration = {r["check_id"]: r["duration"] for r in results}

@@ -16,8 +16,8 @@ from common import ROOT, doctor_cmd, doctor_env, table, timed
 
 sys.path.insert(0, str(ROOT))
 
-from checks.codescan.knowledge import Knowledge  # noqa: E402
-from checks.codescan.scan import scan  # noqa: E402
+from livekit_doctor.checks.codescan.knowledge import Knowledge  # noqa: E402
+from livekit_doctor.checks.codescan.scan import scan  # noqa: E402
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 TARGET_LINES = 100_000

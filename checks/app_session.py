@@ -13,13 +13,13 @@ from typing import Any
 
 import click
 
-from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from checks.imports import import_off_loop
-from checks.settings import livekit_settings
-from diagnose.check import check
-from diagnose.context import Context
-from diagnose.redact import shorten
-from diagnose.result import Result, Status, failed, passed, skipped
+from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from livekit_doctor.checks.imports import import_off_loop
+from livekit_doctor.checks.settings import livekit_settings
+from livekit_doctor.check import check
+from livekit_doctor.context import Context
+from livekit_doctor.redact import shorten
+from livekit_doctor.result import Result, Status, failed, passed, skipped
 
 DEFAULT_PAYLOAD = {"user_id": "livekit-doctor", "agent_id": "doctor", "session_duration_hours": 1}
 TOKEN_FIELDS = ("token", "access_token", "accessToken", "participant_token", "participantToken", "jwt")
@@ -66,7 +66,7 @@ async def call_endpoint(ctx: Context) -> dict[str, Any]:
 
     import aiohttp
 
-    from checks.target import net_timeout
+    from livekit_doctor.checks.target import net_timeout
 
     async def post() -> dict[str, Any]:
         url = ctx.option("app_endpoint")
@@ -89,8 +89,8 @@ async def app_endpoint(ctx: Context) -> Result:
     await import_off_loop("aiohttp")
     import aiohttp
 
-    from checks.server_auth import classify, http_base, validate
-    from checks.tokens import inspect_token
+    from livekit_doctor.checks.server_auth import classify, http_base, validate
+    from livekit_doctor.checks.tokens import inspect_token
 
     endpoint = ctx.option("app_endpoint")
     if not endpoint:

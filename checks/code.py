@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from checks.codescan.rules import RULES, Rule
-from diagnose.check import Check, check
-from diagnose.context import Context
-from diagnose.result import Location, Result, failed, passed, warned
+from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from livekit_doctor.checks.codescan.rules import RULES, Rule
+from livekit_doctor.check import Check, check
+from livekit_doctor.context import Context
+from livekit_doctor.result import Location, Result, failed, passed, warned
 
 if TYPE_CHECKING:
-    from checks.codescan.scan import ScanReport
+    from livekit_doctor.checks.codescan.scan import ScanReport
 
 
 async def code_scan(ctx: Context) -> "ScanReport":
@@ -24,9 +24,9 @@ async def code_scan(ctx: Context) -> "ScanReport":
     import asyncio
     from concurrent.futures import Future
 
-    from checks.codescan.knowledge import Knowledge
-    from checks.codescan.scan import scan
-    from checks.sdk import installed_sdk
+    from livekit_doctor.checks.codescan.knowledge import Knowledge
+    from livekit_doctor.checks.codescan.scan import scan
+    from livekit_doctor.checks.sdk import installed_sdk
 
     async def run() -> "ScanReport":
         knowledge: Future[Knowledge] = Future()

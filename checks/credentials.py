@@ -7,12 +7,12 @@ import socket
 import stat
 from urllib.parse import urlsplit
 
-from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from checks.settings import DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings
-from diagnose.check import check
-from diagnose.context import Context
-from diagnose.redact import shorten
-from diagnose.result import Result, failed, passed, skipped, warned
+from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from livekit_doctor.checks.settings import DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings
+from livekit_doctor.check import check
+from livekit_doctor.context import Context
+from livekit_doctor.redact import shorten
+from livekit_doctor.result import Result, failed, passed, skipped, warned
 
 SCHEMES = {
     "ws": "plain WebSocket for clients; the server API uses http:// on the same host",

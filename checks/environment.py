@@ -8,11 +8,11 @@ import sys
 from importlib import metadata
 from urllib.parse import urlsplit
 
-from diagnose.check import check
-from diagnose.context import Context
-from diagnose.result import Result, passed, warned
+from livekit_doctor.check import check
+from livekit_doctor.context import Context
+from livekit_doctor.result import Result, passed, warned
 
-from checks import DOCS_DIR
+from livekit_doctor.checks import DOCS_DIR
 
 LIVEKIT_DISTRIBUTIONS = ("livekit", "livekit-api", "livekit-protocol", "livekit-agents", "aiohttp", "protobuf", "PyJWT")
 LOW_MEMORY_BYTES = 512 * 1024 * 1024

@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from checks.imports import import_off_loop
-from checks.target import OPTIONS as TARGET_OPTIONS
-from checks.target import Target, address_kind, net_timeout, ssl_context, target
-from diagnose.check import check
-from diagnose.context import Context
-from diagnose.result import Result, failed, passed, skipped, warned
+from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from livekit_doctor.checks.imports import import_off_loop
+from livekit_doctor.checks.target import OPTIONS as TARGET_OPTIONS
+from livekit_doctor.checks.target import Target, address_kind, net_timeout, ssl_context, target
+from livekit_doctor.check import check
+from livekit_doctor.context import Context
+from livekit_doctor.result import Result, failed, passed, skipped, warned
 
 CERT_WARN_DAYS = 14
 

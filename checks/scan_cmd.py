@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from checks.codescan.rules import RULES
-from checks.sdk import validate_python
-from diagnose.context import Context
-from diagnose.summary import EXIT_OK, EXIT_PROBLEMS
+from livekit_doctor.checks.codescan.rules import RULES
+from livekit_doctor.checks.sdk import validate_python
+from livekit_doctor.context import Context
+from livekit_doctor.summary import EXIT_OK, EXIT_PROBLEMS
 
 
 @click.command("scan")
@@ -23,7 +23,7 @@ def scan(directory: Path, exclude: tuple[str, ...], python: str | None, fail_on:
     """Scan DIR's Python files for LiveKit SDK misuse (LK301-LK308)."""
     import asyncio
 
-    from checks.code import code_scan
+    from livekit_doctor.checks.code import code_scan
 
     ctx = Context(project_dir=directory.resolve(), options={"exclude": exclude, "python": python}, env=dict(os.environ))
     report = asyncio.run(code_scan(ctx))

@@ -19,11 +19,11 @@ from typing import Any, Mapping
 
 import click
 
-from diagnose.check import check
-from diagnose.context import Context
-from diagnose.result import Result, errored, failed, passed, skipped, warned
+from livekit_doctor.check import check
+from livekit_doctor.context import Context
+from livekit_doctor.result import Result, errored, failed, passed, skipped, warned
 
-from checks import DOCS_DIR
+from livekit_doctor.checks import DOCS_DIR
 
 PROBE = Path(__file__).resolve().parent / "sdk_probe.py"
 PROBE_MARKER = "LIVEKIT_DOCTOR_PROBE "

@@ -12,14 +12,14 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from checks.imports import import_off_loop
-from checks.settings import livekit_settings
-from checks.tokens import admin_grants, join_grants, mint
-from diagnose.check import check
-from diagnose.context import Context
-from diagnose.redact import shorten
-from diagnose.result import Result, failed, passed, skipped, warned
+from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from livekit_doctor.checks.imports import import_off_loop
+from livekit_doctor.checks.settings import livekit_settings
+from livekit_doctor.checks.tokens import admin_grants, join_grants, mint
+from livekit_doctor.check import check
+from livekit_doctor.context import Context
+from livekit_doctor.redact import shorten
+from livekit_doctor.result import Result, failed, passed, skipped, warned
 
 if TYPE_CHECKING:
     import aiohttp

@@ -11,15 +11,15 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from checks.imports import import_off_loop
-from checks.settings import livekit_settings
-from checks.target import net_timeout, target
-from checks.tokens import join_grants, mint
-from checks.tone import SAMPLE_RATE, TONE_HZ, estimate_frequency, rms, tone_frames
-from diagnose.check import check
-from diagnose.context import Context
-from diagnose.result import Result, Status, failed, passed, skipped
+from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from livekit_doctor.checks.imports import import_off_loop
+from livekit_doctor.checks.settings import livekit_settings
+from livekit_doctor.checks.target import net_timeout, target
+from livekit_doctor.checks.tokens import join_grants, mint
+from livekit_doctor.checks.tone import SAMPLE_RATE, TONE_HZ, estimate_frequency, rms, tone_frames
+from livekit_doctor.check import check
+from livekit_doctor.context import Context
+from livekit_doctor.result import Result, Status, failed, passed, skipped
 
 if TYPE_CHECKING:
     from livekit import api as lkapi

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from diagnose.context import Context
+from livekit_doctor.context import Context
 
 FIELDS = {"url": "LIVEKIT_URL", "api_key": "LIVEKIT_API_KEY", "api_secret": "LIVEKIT_API_SECRET"}
 DEV_DEFAULTS = {"url": "ws://localhost:7880", "api_key": "devkey", "api_secret": "secret"}

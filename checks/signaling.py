@@ -13,14 +13,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from checks.imports import import_off_loop
-from checks.reachability import tls
-from checks.settings import livekit_settings
-from checks.target import Target, address_kind, net_timeout, ssl_context, target
-from diagnose.check import check
-from diagnose.context import Context
-from diagnose.result import Result, failed, passed, skipped, warned
+from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from livekit_doctor.checks.imports import import_off_loop
+from livekit_doctor.checks.reachability import tls
+from livekit_doctor.checks.settings import livekit_settings
+from livekit_doctor.checks.target import Target, address_kind, net_timeout, ssl_context, target
+from livekit_doctor.check import check
+from livekit_doctor.context import Context
+from livekit_doctor.result import Result, failed, passed, skipped, warned
 
 if TYPE_CHECKING:
     import aiohttp
@@ -56,7 +56,7 @@ async def signal_join(ctx: Context, t: Target) -> Join:
         await import_off_loop("aiohttp", "livekit.protocol.rtc")
         import aiohttp
 
-        from checks.tokens import admin_grants, join_grants, mint
+        from livekit_doctor.checks.tokens import admin_grants, join_grants, mint
 
         s = livekit_settings(ctx)
         key, secret = s.api_key.strip(), s.api_secret.strip()
@@ -95,7 +95,7 @@ async def _join(url: str, session: "aiohttp.ClientSession", tls_context: Any, ti
 
     import aiohttp
 
-    from checks.server_auth import classify
+    from livekit_doctor.checks.server_auth import classify
 
     start = time.perf_counter()
     try:
@@ -215,7 +215,7 @@ async def transports_check(ctx: Context) -> Result:
 def _host_kind(host: str) -> str:
     import ipaddress
 
-    from checks.credentials import is_loopback_host
+    from livekit_doctor.checks.credentials import is_loopback_host
 
     if is_loopback_host(host):
         return "loopback"

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from checks.settings import livekit_settings
-from diagnose.context import Context
+from livekit_doctor.checks.settings import livekit_settings
+from livekit_doctor.context import Context
 
 if TYPE_CHECKING:
     import ssl

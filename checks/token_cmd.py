@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from checks.settings import livekit_settings
-from checks.tokens import MalformedToken, TokenInfo, describe_grants, inspect_token, relative
-from diagnose.context import Context
-from diagnose.redact import shorten
+from livekit_doctor.checks.settings import livekit_settings
+from livekit_doctor.checks.tokens import MalformedToken, TokenInfo, describe_grants, inspect_token, relative
+from livekit_doctor.context import Context
+from livekit_doctor.redact import shorten
 
 
 def _when(value: Any, now: float) -> str:
@@ -45,7 +45,7 @@ def explain(info: TokenInfo, now: float) -> list[str]:
 async def server_verdict(url: str, token: str) -> tuple[bool, str]:
     import aiohttp
 
-    from checks.server_auth import classify, http_base, validate
+    from livekit_doctor.checks.server_auth import classify, http_base, validate
 
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=8)) as session:

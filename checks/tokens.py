@@ -11,12 +11,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from checks.settings import livekit_settings
-from diagnose.check import check
-from diagnose.context import Context
-from diagnose.redact import shorten
-from diagnose.result import Result, failed, passed, skipped
+from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
+from livekit_doctor.checks.settings import livekit_settings
+from livekit_doctor.check import check
+from livekit_doctor.context import Context
+from livekit_doctor.redact import shorten
+from livekit_doctor.result import Result, failed, passed, skipped
 
 LEEWAY = 60  # seconds: what the server and TokenVerifier allow on exp/nbf
 

@@ -1,3 +1,3 @@
-from diagnose.cli import main
+from livekit_doctor.cli import main
 
 main()

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Union
 
 if TYPE_CHECKING:
-    from diagnose.context import Context
-    from diagnose.result import Result
+    from livekit_doctor.context import Context
+    from livekit_doctor.result import Result
 
 CheckFunc = Callable[["Context"], Union["Result", Awaitable["Result"]]]
 

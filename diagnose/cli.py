@@ -10,15 +10,15 @@ from typing import Any
 
 import click
 
-from diagnose import __version__, registry as registry_mod
-from diagnose.context import Context
-from diagnose.redact import Redactor
-from diagnose.output import OutputError, check_writable, write_atomic
-from diagnose.registry import Registry, SelectionError
-from diagnose.render import FORMATS, renderer
-from diagnose.render.document import DocumentError, RunDocument
-from diagnose.result import Result
-from diagnose.summary import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
+from livekit_doctor import __version__, registry as registry_mod
+from livekit_doctor.context import Context
+from livekit_doctor.redact import Redactor
+from livekit_doctor.output import OutputError, check_writable, write_atomic
+from livekit_doctor.registry import Registry, SelectionError
+from livekit_doctor.render import FORMATS, renderer
+from livekit_doctor.render.document import DocumentError, RunDocument
+from livekit_doctor.result import Result
+from livekit_doctor.summary import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 
 PROG = "livekit-doctor"
 
@@ -36,7 +36,7 @@ class Progress:
         self.live = use_color(stream)
 
     def __call__(self, result: Result) -> None:
-        from diagnose.render.text import result_block
+        from livekit_doctor.render.text import result_block
 
         if result.check_id in self.pending:
             self.pending.remove(result.check_id)
@@ -110,7 +110,7 @@ def _doctor(reg: Registry, params: dict[str, Any]) -> int:
     if on_result is not None:
         progress.status()
 
-    from diagnose.runner import run_blocking
+    from livekit_doctor.runner import run_blocking
 
     run = run_blocking(checks, ctx, on_result=on_result, timeout=params["timeout"])
     problems = {r.check_id for r in run.results if r.status.severity > 0}
@@ -126,7 +126,7 @@ def _doctor(reg: Registry, params: dict[str, Any]) -> int:
         verbose=verbose,
     ).redacted(ctx.redactor)
     if stream_text:
-        from diagnose.render.text import footer
+        from livekit_doctor.render.text import footer
 
         click.echo(ctx.redactor.redact(footer(doc)))
     else:
@@ -146,7 +146,7 @@ def write_side_reports(doc: RunDocument, redact: Any, *, snapshot: Path | None, 
         write_atomic(junit, redact(renderer("junit")(doc)))
         click.echo(f"JUnit report written to {junit}", err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        from diagnose.render import github, markdown
+        from livekit_doctor.render import github, markdown
 
         click.echo(redact(github.render(doc)), err=True, nl=False)
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -219,7 +219,7 @@ def load_document(text: str, name: str) -> RunDocument:
     """A run saved as JSON, or the JSON block embedded in a Markdown snapshot."""
     import json
 
-    from diagnose.render.markdown import extract_run
+    from livekit_doctor.render.markdown import extract_run
 
     embedded = extract_run(text)
     try:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, TypeVar
 
-from diagnose.redact import Redactor
-from diagnose.result import Result
+from livekit_doctor.redact import Redactor
+from livekit_doctor.result import Result
 
 if TYPE_CHECKING:
     import asyncio

@@ -11,9 +11,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from diagnose.context import Context
-from diagnose.result import Result, Status
-from diagnose.summary import FAIL_ON
+from livekit_doctor.context import Context
+from livekit_doctor.result import Result, Status
+from livekit_doctor.summary import FAIL_ON
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,7 +36,7 @@ class DoctorRun:
     """The selected checks and, once the first item asks, their results (computed once)."""
 
     def __init__(self, config: pytest.Config) -> None:
-        from diagnose import registry
+        from livekit_doctor import registry
 
         reg = registry.load()
         self.checks = reg.select(config.getoption("livekit_doctor_select"), config.getoption("livekit_doctor_ignore"))
@@ -47,7 +47,7 @@ class DoctorRun:
 
     def result(self, check_id: str) -> Result:
         if self._results is None:
-            from diagnose.runner import run_blocking
+            from livekit_doctor.runner import run_blocking
 
             run = run_blocking(self.checks, self.ctx)
             self._results = {r.check_id: r for r in run.results}
@@ -72,7 +72,7 @@ class DoctorItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, DoctorFailure):
-            from diagnose.render.text import result_block
+            from livekit_doctor.render.text import result_block
 
             return self.run.ctx.redactor.redact(result_block(excinfo.value.args[0], verbose=True))
         return super().repr_failure(excinfo)

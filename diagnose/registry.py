@@ -10,7 +10,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Iterable
 
-from diagnose.check import Check, Plugin
+from livekit_doctor.check import Check, Plugin
 
 GROUP = "livekit_doctor.checks"
 _ID = re.compile(r"^[A-Z]{2,}[0-9]{3,}$")
@@ -109,7 +109,7 @@ def _plugin_name(ep: EntryPoint) -> str:
 
 def _builtins_first(ep: EntryPoint) -> tuple[bool, str]:
     """Built-ins load first so that a plugin re-using one of their IDs is the one ignored."""
-    return (not ep.value.startswith("checks."), ep.name)
+    return (not ep.value.startswith("livekit_doctor.checks"), ep.name)
 
 
 def load(group: str = GROUP) -> Registry:

@@ -1,4 +1,4 @@
-"""The plain data that flows from checks to renderers."""
+"""The plain data that flows from livekit_doctor.checks to renderers."""
 
 from __future__ import annotations
 

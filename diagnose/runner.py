@@ -11,9 +11,9 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from diagnose.check import Check
-from diagnose.context import Context
-from diagnose.result import Result, Status, errored, skipped
+from livekit_doctor.check import Check
+from livekit_doctor.context import Context
+from livekit_doctor.result import Result, Status, errored, skipped
 
 OnResult = Callable[[Result], None]
 CLEANUP_GRACE = 10.0  # seconds a cancelled check may take to clean up (delete its rooms) before it is abandoned

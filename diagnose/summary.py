@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from diagnose.result import Result, Status
+from livekit_doctor.result import Result, Status
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 FAIL_ON = {"warn": Status.WARN.severity, "fail": Status.FAIL.severity}

@@ -43,7 +43,7 @@ def main(argv: list[str]) -> int:
             print(f"LiveKit server v1.13.5 at {server.url} (pid {server.proc.pid}, generated keys); "
                   f"example backend at {endpoint}\n", flush=True)
             args = ["--project", str(EXAMPLE), "--app-endpoint", endpoint, *argv]
-            return subprocess.call([sys.executable, "-m", "diagnose", *args], env=env, cwd=ROOT)
+            return subprocess.call([sys.executable, "-m", "livekit_doctor", *args], env=env, cwd=ROOT)
         finally:
             backend.terminate()
             backend.wait(10)

@@ -69,12 +69,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def run_doctor(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run `python -m diagnose ARGS` in a subprocess, as a user would, from tmp_path by default."""
+    """Run `python -m livekit_doctor ARGS` in a subprocess, as a user would, from tmp_path by default."""
 
     def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120,
             input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "diagnose", *args],
+            [sys.executable, "-m", "livekit_doctor", *args],
             capture_output=True,
             text=True,
             env=env if env is not None else clean_env(),

@@ -12,8 +12,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from checks.codescan.files import SourceFile
-from checks.codescan.knowledge import SERVICES, SUBMODULES, Knowledge
+from livekit_doctor.checks.codescan.files import SourceFile
+from livekit_doctor.checks.codescan.knowledge import SERVICES, SUBMODULES, Knowledge
 
 SUPPRESS = re.compile(r"#\s*livekit-doctor:\s*ignore(?:\[(?P<ids>[A-Z0-9,\s]+)\])?", re.IGNORECASE)
 RUNNERS = {"func:asyncio.run", "method:run_until_complete"}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from checks.sdk import SdkShape
+    from livekit_doctor.checks.sdk import SdkShape
 
 SUBMODULES = {"api", "rtc", "agents", "plugins", "protocol"}  # what the official `livekit` namespace holds
 SERVICES = {"room", "egress", "ingress", "sip", "agent_dispatch", "connector"}

@@ -6,9 +6,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.codescan.analysis import Finding, analyze
-from checks.codescan.files import SourceFile, parse, python_files
-from checks.codescan.knowledge import Knowledge
+from livekit_doctor.checks.codescan.analysis import Finding, analyze
+from livekit_doctor.checks.codescan.files import SourceFile, parse, python_files
+from livekit_doctor.checks.codescan.knowledge import Knowledge
 
 
 @dataclass

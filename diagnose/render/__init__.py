@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Callable
 
-from diagnose.render.document import RunDocument
+from livekit_doctor.render.document import RunDocument
 
 Renderer = Callable[[RunDocument], str]
 
@@ -17,4 +17,4 @@ FORMATS = tuple(MODULES)
 def renderer(name: str) -> Renderer:
     if name not in MODULES:
         raise ValueError(f"unknown format: {name}")
-    return import_module(f"diagnose.render.{MODULES[name]}").render
+    return import_module(f"livekit_doctor.render.{MODULES[name]}").render

@@ -10,12 +10,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from diagnose import __version__
-from diagnose.result import Location, Result
-from diagnose.summary import exit_code, verdict
+from livekit_doctor import __version__
+from livekit_doctor.result import Location, Result
+from livekit_doctor.summary import exit_code, verdict
 
 if TYPE_CHECKING:
-    from diagnose.redact import Redactor
+    from livekit_doctor.redact import Redactor
 
 SCHEMA_VERSION = 1
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

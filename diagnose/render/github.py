@@ -5,8 +5,8 @@ See https://docs.github.com/actions/reference/workflow-commands-for-github-actio
 
 from __future__ import annotations
 
-from diagnose.render.document import RunDocument
-from diagnose.result import Result, Status
+from livekit_doctor.render.document import RunDocument
+from livekit_doctor.result import Result, Status
 
 COMMAND = {Status.FAIL: "error", Status.ERROR: "error", Status.WARN: "warning"}
 

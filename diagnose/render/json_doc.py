@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from diagnose.render.document import RunDocument
+from livekit_doctor.render.document import RunDocument
 
 
 def render(doc: RunDocument) -> str:

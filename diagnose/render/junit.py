@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from diagnose.render.document import RunDocument
-from diagnose.result import Result, Status
-from diagnose.summary import FAIL_ON
+from livekit_doctor.render.document import RunDocument
+from livekit_doctor.result import Result, Status
+from livekit_doctor.summary import FAIL_ON
 
 
 def _body(result: Result) -> str:

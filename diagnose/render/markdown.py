@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import re
 
-from diagnose.render.document import RunDocument
-from diagnose.result import Result, Status
+from livekit_doctor.render.document import RunDocument
+from livekit_doctor.result import Result, Status
 
 MARK = {Status.PASS: "✅ pass", Status.WARN: "⚠️ warn", Status.FAIL: "❌ fail", Status.SKIP: "⏭️ skip",
         Status.ERROR: "💥 error"}

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from diagnose.render.document import RunDocument
-from diagnose.result import Result, Status
+from livekit_doctor.render.document import RunDocument
+from livekit_doctor.result import Result, Status
 
 LABEL = {
     Status.PASS: ("PASS", "green"),

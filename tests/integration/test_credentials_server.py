@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from checks.tokens import join_grants, mint
+from livekit_doctor.checks.tokens import join_grants, mint
 from conftest import IN_CI, clean_env
 
 pytestmark = pytest.mark.integration
@@ -92,7 +92,7 @@ def test_clock_skew_for_real_with_faketime(livekit_server, tmp_path):
     import sys
 
     env = clean_env(HOME=str(tmp_path), **livekit_server.env())
-    proc = subprocess.run(["faketime", "-f", "+120s", sys.executable, "-m", "diagnose", "--select", "LK2",
+    proc = subprocess.run(["faketime", "-f", "+120s", sys.executable, "-m", "livekit_doctor", "--select", "LK2",
                            "--format", "json", "--no-snapshot"], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=120)
     r = results(proc)

@@ -12,7 +12,7 @@ import secrets
 import pytest
 
 from conftest import env_with_plugins
-from diagnose.render import FORMATS
+from livekit_doctor.render import FORMATS
 
 pytestmark = pytest.mark.integration
 

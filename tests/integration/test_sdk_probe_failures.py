@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from checks.sdk import probe_shape, run_probe
+from livekit_doctor.checks.sdk import probe_shape, run_probe
 from conftest import clean_env
 
 HANG = "import time\ntime.sleep(600)\n"

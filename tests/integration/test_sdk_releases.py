@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from checks import sdk
-from checks.sdk import SdkShape
-from diagnose.context import Context
+from livekit_doctor.checks import sdk
+from livekit_doctor.checks.sdk import SdkShape
+from livekit_doctor.context import Context
 from sdk_venvs import VenvBuildError, ensure_all
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

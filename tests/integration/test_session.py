@@ -77,7 +77,7 @@ def test_auto_create_off_round_trip_still_works(start_server, run_doctor):
 @pytest.mark.parametrize("how", ["ctrl-c", "run-timeout"])
 def test_cleanup_when_interrupted(start_server, tmp_path, how):
     server = start_server(node_ip="127.0.0.3", config=DEAD_MEDIA)  # media hangs: the run is mid-session for 10 s
-    args = [sys.executable, "-m", "diagnose", "--select", "LK501", "--no-snapshot", "--format", "json"]
+    args = [sys.executable, "-m", "livekit_doctor", "--select", "LK501", "--no-snapshot", "--format", "json"]
     if how == "run-timeout":
         args += ["--timeout", "3"]
     proc = subprocess.Popen(args, env=clean_env(**server.env()), cwd=tmp_path, stdout=subprocess.PIPE,
@@ -98,8 +98,8 @@ def test_cleanup_when_interrupted(start_server, tmp_path, how):
 
 
 def test_without_the_rtc_sdk_the_round_trip_is_skipped(monkeypatch):
-    from checks.session import round_trip
-    from diagnose.context import Context
+    from livekit_doctor.checks.session import round_trip
+    from livekit_doctor.context import Context
 
     monkeypatch.setitem(sys.modules, "livekit.rtc", None)  # what `import livekit.rtc` sees when it is not installed
     result = asyncio.run(round_trip.func(Context(options={}, env={})))

@@ -10,7 +10,7 @@ LAZY = ("livekit", "aiohttp", "google.protobuf", "jwt", "yaml", "dotenv", "psuti
 
 @pytest.mark.parametrize("command", ["--help", "list"])
 def test_help_and_list_import_no_heavy_module(command):
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "diagnose", command],
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "livekit_doctor", command],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     modules = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from checks.codescan.files import parse, python_files
-from checks.codescan.knowledge import Knowledge
-from checks.codescan.scan import scan
+from livekit_doctor.checks.codescan.files import parse, python_files
+from livekit_doctor.checks.codescan.knowledge import Knowledge
+from livekit_doctor.checks.codescan.scan import scan
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "codescan"
 OFFICIAL = Knowledge(family="official", names={"LiveKitAPI": True, "RoomServiceClient": False, "VideoGrant": False,

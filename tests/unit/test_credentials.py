@@ -2,9 +2,9 @@ import os
 
 import pytest
 
-from checks.credentials import credentials_found, key_and_secret, server_url
-from diagnose.context import Context
-from diagnose.result import Status
+from livekit_doctor.checks.credentials import credentials_found, key_and_secret, server_url
+from livekit_doctor.context import Context
+from livekit_doctor.result import Status
 
 SECRET = "q" * 40
 

@@ -1,5 +1,5 @@
-from checks.environment import LOW_MEMORY_BYTES, assess_resources, expected_port, is_livekit_server
-from diagnose.context import Context
+from livekit_doctor.checks.environment import LOW_MEMORY_BYTES, assess_resources, expected_port, is_livekit_server
+from livekit_doctor.context import Context
 
 
 def test_resources_fine():

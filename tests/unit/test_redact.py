@@ -1,6 +1,6 @@
 import secrets
 
-from diagnose.redact import Redactor, shorten
+from livekit_doctor.redact import Redactor, shorten
 
 
 def test_registered_secret_is_removed_everywhere():

@@ -2,9 +2,9 @@ import types
 
 import pytest
 
-from diagnose.check import Check, check
-from diagnose.registry import Registry, SelectionError, load, plugin_from_object
-from diagnose.result import passed
+from livekit_doctor.check import Check, check
+from livekit_doctor.registry import Registry, SelectionError, load, plugin_from_object
+from livekit_doctor.result import passed
 
 
 def _check(cid, needs=()):

@@ -10,12 +10,12 @@ import jsonschema
 import pytest
 from markdown_it import MarkdownIt
 
-from diagnose.redact import Redactor
-from diagnose.render import FORMATS, renderer
-from diagnose.render.document import DocumentError, RunDocument
-from diagnose.render.github import render as github
-from diagnose.render.markdown import extract_run, render as markdown
-from diagnose.result import Location, Result, Status
+from livekit_doctor.redact import Redactor
+from livekit_doctor.render import FORMATS, renderer
+from livekit_doctor.render.document import DocumentError, RunDocument
+from livekit_doctor.render.github import render as github
+from livekit_doctor.render.markdown import extract_run, render as markdown
+from livekit_doctor.result import Location, Result, Status
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "schema" / "run.schema.json").read_text())
 

@@ -1,10 +1,10 @@
 import asyncio
 import threading
 
-from diagnose.check import check
-from diagnose.context import Context
-from diagnose.result import Status, failed, passed
-from diagnose.runner import run_blocking, run_checks
+from livekit_doctor.check import check
+from livekit_doctor.context import Context
+from livekit_doctor.result import Status, failed, passed
+from livekit_doctor.runner import run_blocking, run_checks
 
 
 def run(checks, timeout=None, ctx=None):

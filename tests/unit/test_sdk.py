@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 import pytest
 
-from checks import sdk
-from checks.sdk import SdkShape, choose_interpreter, parse_probe_output, requirement_problems, validate_python
-from diagnose.context import Context
-from diagnose.result import Status
+from livekit_doctor.checks import sdk
+from livekit_doctor.checks.sdk import SdkShape, choose_interpreter, parse_probe_output, requirement_problems, validate_python
+from livekit_doctor.context import Context
+from livekit_doctor.result import Status
 
 SITE = "/venv/lib/python3.11/site-packages"
 

@@ -2,8 +2,8 @@ import secrets
 
 import pytest
 
-from checks.settings import livekit_settings
-from diagnose.context import Context
+from livekit_doctor.checks.settings import livekit_settings
+from livekit_doctor.context import Context
 
 
 def test_flags_win_over_environment_and_sources_are_named():

@@ -1,7 +1,7 @@
 import pytest
 
-from checks.server_auth import classify, http_base, skew_seconds
-from checks.tokens import MalformedToken, admin_grants, inspect_token, join_grants, mint, relative
+from livekit_doctor.checks.server_auth import classify, http_base, skew_seconds
+from livekit_doctor.checks.tokens import MalformedToken, admin_grants, inspect_token, join_grants, mint, relative
 
 KEY, SECRET = "APIabcdef123", "s" * 40
 NOW = 1_800_000_000.0

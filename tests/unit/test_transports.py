@@ -1,8 +1,8 @@
 """LK406's verdict from a join's candidates (set in the run's memo, as the shared probe would)."""
 
-from checks.signaling import Join, parse_candidate, transports_check
-from diagnose.context import Context
-from diagnose.result import Status
+from livekit_doctor.checks.signaling import Join, parse_candidate, transports_check
+from livekit_doctor.context import Context
+from livekit_doctor.result import Status
 
 
 def verdict(url: str, candidates: list[str], ice: list[str]):
