@@ -54,9 +54,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def critical_path(results: list[dict[str, Any]]) -> tuple[float, list[str]]:
     """Longest chain of `needs` weighted by duration: the floor for a fully concurrent run."""
+    from livekit_doctor import PRODUCT
     from livekit_doctor.registry import load
 
-    needs = {cid: c.needs for cid, c in load().checks.items()}
+    needs = {cid: c.needs for cid, c in load(PRODUCT).checks.items()}
     duration = {r["check_id"]: r["duration"] for r in results}
     memo: dict[str, tuple[float, list[str]]] = {}
 

@@ -13,13 +13,12 @@ from typing import Any
 
 import click
 
-from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from livekit_doctor.checks.imports import import_off_loop
-from livekit_doctor.checks.settings import livekit_settings
-from livekit_doctor.check import check
-from livekit_doctor.context import Context
-from livekit_doctor.redact import shorten
-from livekit_doctor.result import Result, Status, failed, passed, skipped
+from livekit_doctor.checks.plumbing.http_client import client_session
+from livekit_doctor.checks.plumbing.server_api import classify, validate
+from livekit_doctor.checks.plumbing.settings import livekit_settings
+from livekit_doctor.checks.plumbing.target import UrlError, net_timeout, parse_url
+from livekit_doctor.checks.plumbing.tokens import inspect_token
+from livekit_doctor.plugin import Context, Result, Status, check, failed, import_off_loop, passed, shorten, skipped
 
 DEFAULT_PAYLOAD = {"user_id": "livekit-doctor", "agent_id": "doctor", "session_duration_hours": 1}
 TOKEN_FIELDS = ("token", "access_token", "accessToken", "participant_token", "participantToken", "jwt")
@@ -66,12 +65,10 @@ async def call_endpoint(ctx: Context) -> dict[str, Any]:
 
     import aiohttp
 
-    from livekit_doctor.checks.target import net_timeout
-
     async def post() -> dict[str, Any]:
         url = ctx.option("app_endpoint")
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=net_timeout(ctx) * 2)) as session:
+            async with await client_session(ctx, total=net_timeout(ctx) * 2) as session:
                 async with session.post(url, json=payload(ctx)) as resp:
                     text = await resp.text()
                     return {"status": resp.status, "text": text, "content_type": resp.content_type}
@@ -81,16 +78,13 @@ async def call_endpoint(ctx: Context) -> dict[str, Any]:
     return await ctx.amemo("app.endpoint", post)
 
 
-@check("LK502", "App session endpoint", area="session",
-       after=("LK101", "LK102", "LK103", "LK104", "LK301", "LK302", "LK303", "LK304", "LK305", "LK306", "LK307",
-              "LK308"), timeout=30)
+@check("LK502", "App session endpoint", area="session", after=("area:sdk", "area:code"), timeout=30)
 async def app_endpoint(ctx: Context) -> Result:
     """POST to --app-endpoint, find the token and URL, and check that token against the server."""
+    import asyncio
+
     await import_off_loop("aiohttp")
     import aiohttp
-
-    from livekit_doctor.checks.server_auth import classify, http_base, validate
-    from livekit_doctor.checks.tokens import inspect_token
 
     endpoint = ctx.option("app_endpoint")
     if not endpoint:
@@ -124,17 +118,22 @@ async def app_endpoint(ctx: Context) -> Result:
     s = livekit_settings(ctx)
     app_url = find_field(data, URL_FIELDS)
     facts |= {"url": app_url, "room": find_field(data, ROOM_FIELDS)}
-    info = inspect_token(token, api_key=s.api_key and s.api_key.strip(), api_secret=s.api_secret and s.api_secret.strip())
+    info = inspect_token(token, api_key=s.api_key, api_secret=s.api_secret)
     facts["token"] = {"iss": shorten(str(info.claims.get("iss", ""))), "sub": info.claims.get("sub"),
                       "grants": info.video, "signature": info.signature}
     problems = list(info.problems)
     url = app_url or s.url
-    if app_url and s.url and http_base(app_url) != http_base(s.url):
+    try:
+        server = parse_url(url or "")
+    except UrlError as exc:
+        return failed(f"the app's token cannot be checked: {exc}", facts=facts,
+                      fix="Return the URL clients should use (ws[s]://host[:port]) with the token, or set LIVEKIT_URL.")
+    if app_url and s.url and server.http_base != _http_base_or_none(s.url):
         problems.append(f"the app hands out {app_url} but this setup's LIVEKIT_URL is {s.url}")
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=8)) as session:
-            v_status, v_body, _ = await validate(session, http_base(url), token)
-    except (aiohttp.ClientError, OSError) as exc:
+        async with await client_session(ctx) as session:
+            v_status, v_body, _ = await validate(session, server.http_base, token)
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
         problems.append(f"the server at {url} is not reachable ({type(exc).__name__})")
         v_status, v_body = 0, ""
     facts["validate_status"] = v_status
@@ -175,6 +174,13 @@ async def app_token_joins(ctx: Context) -> Result:
         except Exception:  # never connected
             pass
     return passed(f"joined room {joined!r} at {url} with the app's token and left")
+
+
+def _http_base_or_none(url: str) -> str | None:
+    try:
+        return parse_url(url).http_base
+    except UrlError:
+        return None
 
 
 class JsonObject(click.ParamType):

@@ -7,13 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import click
-
-from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
 from livekit_doctor.checks.codescan.rules import RULES, Rule
-from livekit_doctor.check import Check, check
-from livekit_doctor.context import Context
-from livekit_doctor.result import Location, Result, failed, passed, warned
+from livekit_doctor.checks.plumbing.options import exclude_option
+from livekit_doctor.plugin import Check, Context, Location, Result, check, failed, passed, warned
 
 if TYPE_CHECKING:
     from livekit_doctor.checks.codescan.scan import ScanReport
@@ -26,7 +22,7 @@ async def code_scan(ctx: Context) -> "ScanReport":
 
     from livekit_doctor.checks.codescan.knowledge import Knowledge
     from livekit_doctor.checks.codescan.scan import scan
-    from livekit_doctor.checks.sdk import installed_sdk
+    from livekit_doctor.checks.plumbing.sdk_shape import installed_sdk
 
     async def run() -> "ScanReport":
         knowledge: Future[Knowledge] = Future()
@@ -71,7 +67,4 @@ def _rule_check(rule: Rule) -> Check:
 
 
 CHECKS = [_rule_check(rule) for rule in RULES.values()]
-OPTIONS = [
-    click.Option(["--exclude"], multiple=True, metavar="GLOB",
-                 help="Leave these files or directories out of the code scan (repeatable)."),
-]
+OPTIONS = [exclude_option()]

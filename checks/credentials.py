@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import stat
-from urllib.parse import urlsplit
 
-from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from livekit_doctor.checks.settings import DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings
-from livekit_doctor.check import check
-from livekit_doctor.context import Context
-from livekit_doctor.redact import shorten
-from livekit_doctor.result import Result, failed, passed, skipped, warned
+from livekit_doctor.checks.plumbing.options import settings_options
+from livekit_doctor.checks.plumbing.settings import DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings
+from livekit_doctor.checks.plumbing.target import UrlError, parse_url, target
+from livekit_doctor.plugin import Context, Result, check, failed, passed, shorten, skipped, warned
 
 SCHEMES = {
     "ws": "plain WebSocket for clients; the server API uses http:// on the same host",
@@ -36,15 +32,6 @@ def display_value(name: str, value: str | None) -> str:
 def config_facts(s: LiveKitSettings) -> dict[str, dict[str, str]]:
     return {name: {"value": display_value(name, getattr(s, name)), "source": s.sources.get(name, "")}
             for name in FIELDS}
-
-
-def is_loopback_host(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @check("LK201", "Credentials found", area="credentials", timeout=5)
@@ -83,43 +70,37 @@ def server_url(ctx: Context) -> Result:
     if not s.url:
         return skipped("no URL configured (see LK201)")
     url = s.url
-    if url != url.strip():
+    if s.raw["url"] != url:
         return failed(f"the URL from {s.sources['url']} has surrounding whitespace or a newline",
                       fix="Remove the whitespace around LIVEKIT_URL (check for a trailing newline or space).")
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        return failed(f"the URL {url!r} does not parse: {exc}", fix="Use ws[s]://host[:port], e.g. ws://localhost:7880.")
-    facts = {"scheme": parts.scheme, "host": parts.hostname, "port": port}
-    if parts.scheme not in SCHEMES:
-        return failed(f"scheme {parts.scheme or '(none)'!r} is not one of ws, wss, http, https",
-                      fix="Write the URL as wss://host (TLS) or ws://host:7880 (local, plain).", facts=facts)
-    if not parts.hostname:
-        return failed(f"the URL {url!r} has no host", fix="Write the URL as ws://host:7880.", facts=facts)
+        t = parse_url(url)
+    except UrlError as exc:
+        scheme_wrong = str(exc).startswith("scheme")
+        return failed(str(exc), fix="Write the URL as wss://host (TLS) or ws://host:7880 (local, plain)." if scheme_wrong
+                      else "Use ws[s]://host[:port], e.g. ws://localhost:7880.")
+    facts = {"scheme": t.scheme, "host": t.host, "port": t.port if t.explicit_port else None}
     notes = []
-    if parts.path not in ("", "/"):
-        notes.append(f"it has a path ({parts.path}): the SDKs append /rtc and /twirp themselves, so a path "
+    if t.path not in ("", "/"):
+        notes.append(f"it has a path ({t.path}): the SDKs append /rtc and /twirp themselves, so a path "
                      "only works behind a proxy that strips it")
-    if parts.query or parts.fragment:
+    if t.query:
         notes.append("it has a query or fragment, which the SDKs do not expect")
-    loopback = is_loopback_host(parts.hostname)
-    if parts.scheme in ("ws", "http") and not loopback:
-        notes.append(f"{parts.scheme}:// to a non-loopback host sends tokens unencrypted; browsers on https pages "
+    if t.scheme in ("ws", "http") and t.host_kind != "loopback":
+        notes.append(f"{t.scheme}:// to a non-loopback host sends tokens unencrypted; browsers on https pages "
                      "refuse ws:// (mixed content)")
     try:
-        infos = socket.getaddrinfo(parts.hostname, port or (443 if parts.scheme in ("wss", "https") else 7880),
-                                   type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(t.host, t.port, type=socket.SOCK_STREAM)
         facts["addresses"] = sorted({info[4][0] for info in infos})
     except socket.gaierror as exc:
-        return failed(f"host {parts.hostname} does not resolve: {exc.strerror}",
+        return failed(f"host {t.host} does not resolve: {exc.strerror}",
                       fix="Check the host name for typos; a LiveKit Cloud URL looks like wss://<project>.livekit.cloud.",
                       facts=facts)
-    meaning = SCHEMES[parts.scheme]
+    meaning = SCHEMES[t.scheme]
     if notes:
         return warned(f"{url}: " + "; ".join(notes), details=meaning,
                       fix="Use the bare server URL: ws://host:7880 locally, wss://host in production.", facts=facts)
-    return passed(f"{url} ({meaning}); {parts.hostname} resolves to {', '.join(facts['addresses'])}", facts=facts)
+    return passed(f"{url} ({meaning}); {t.host} resolves to {', '.join(facts['addresses'])}", facts=facts)
 
 
 def _damage(value: str) -> str | None:
@@ -147,16 +128,16 @@ def key_and_secret(ctx: Context) -> Result:
         return skipped("no API key and secret configured (see LK201)")
     problems, warnings = [], []
     for name in ("api_key", "api_secret"):
-        damage = _damage(getattr(s, name))
+        damage = _damage(s.raw[name])
         if damage:
             problems.append(f"{FIELDS[name]} from {s.sources[name]} contains {damage}")
-    key, secret = s.api_key.strip(), s.api_secret.strip()
+    key, secret = s.api_key, s.api_secret
     if looks_like_secret(key) and looks_like_key(secret):
         problems.append(f"key and secret look swapped: the key is {len(key)} characters, the secret {shorten(secret)}")
-    host = (urlsplit(s.url.strip()).hostname or "") if s.url else ""
+    t = target(ctx)
     dev = key == DEV_DEFAULTS["api_key"] and secret == DEV_DEFAULTS["api_secret"]
-    if dev and host and not is_loopback_host(host):
-        problems.append(f"the dev keys (devkey/secret) are used with {host}: anyone who knows them can mint tokens")
+    if dev and t is not None and t.host_kind != "loopback":
+        problems.append(f"the dev keys (devkey/secret) are used with {t.host}: anyone who knows them can mint tokens")
     elif len(secret) < 32 and not dev and not problems:
         warnings.append(f"the secret is {len(secret)} characters; the server wants at least 32")
     if s.env_file is not None and s.env_file.is_file():
@@ -175,3 +156,4 @@ def key_and_secret(ctx: Context) -> Result:
 
 
 CHECKS = [credentials_found, server_url, key_and_secret]
+OPTIONS = settings_options()

@@ -6,18 +6,13 @@ import os
 import platform
 import sys
 from importlib import metadata
-from urllib.parse import urlsplit
 
-from livekit_doctor.check import check
-from livekit_doctor.context import Context
-from livekit_doctor.result import Result, passed, warned
-
-from livekit_doctor.checks import DOCS_DIR
+from livekit_doctor.checks.plumbing.target import target
+from livekit_doctor.plugin import Context, Result, check, passed, warned
 
 LIVEKIT_DISTRIBUTIONS = ("livekit", "livekit-api", "livekit-protocol", "livekit-agents", "aiohttp", "protobuf", "PyJWT")
 LOW_MEMORY_BYTES = 512 * 1024 * 1024
 HIGH_LOAD_PER_CPU = 2.0
-DEFAULT_PORT = 7880
 
 
 def in_virtualenv() -> bool:
@@ -93,15 +88,6 @@ def packages(ctx: Context) -> Result:
     return passed(summary, details=details, facts={"versions": versions, "python": sys.executable})
 
 
-def expected_port(ctx: Context) -> int:
-    url = ctx.option("url") or ctx.env.get("LIVEKIT_URL") or ""
-    try:
-        parts = urlsplit(url.strip())
-        return parts.port or (443 if parts.scheme in ("wss", "https") else DEFAULT_PORT)
-    except ValueError:
-        return DEFAULT_PORT
-
-
 def is_livekit_server(name: str, cmdline: list[str]) -> bool:
     """`livekit-server` from releases, or the `server` binary `go install` builds from livekit-server."""
     if name == "livekit-server":
@@ -132,12 +118,13 @@ def local_servers() -> list[dict[str, object]]:
 def servers(ctx: Context) -> Result:
     """LiveKit server processes on this machine and the TCP ports they listen on."""
     procs = local_servers()
-    port = expected_port(ctx)
+    t = target(ctx)  # the resolved URL (flags, env, .env, lk config, dev defaults): the port the app uses
+    port = t.port if t is not None else None
     facts = {"processes": procs, "expected_port": port}
     if not procs:
         return passed("no LiveKit server process on this machine", facts=facts)
     described = "; ".join(f"pid {p['pid']} listening on {', '.join(map(str, p['tcp_listen_ports'])) or 'no TCP port'}" for p in procs)
-    if any(port in p["tcp_listen_ports"] for p in procs):
+    if port is None or t.host_kind != "loopback" or any(port in p["tcp_listen_ports"] for p in procs):
         return passed(f"{len(procs)} running: {described}", facts=facts)
     stopped = [p for p in procs if p["status"] == "stopped"]
     return warned(

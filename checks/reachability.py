@@ -6,66 +6,16 @@ ws:// URLs, so LK404 does not `need` LK403; it reads the shared TLS probe instea
 
 from __future__ import annotations
 
-import errno
-import ipaddress
-import socket
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from livekit_doctor.checks.imports import import_off_loop
-from livekit_doctor.checks.target import OPTIONS as TARGET_OPTIONS
-from livekit_doctor.checks.target import Target, address_kind, net_timeout, ssl_context, target
-from livekit_doctor.check import check
-from livekit_doctor.context import Context
-from livekit_doctor.result import Result, failed, passed, skipped, warned
+from livekit_doctor.checks.plumbing.http_client import client_session
+from livekit_doctor.checks.plumbing.options import network_options
+from livekit_doctor.checks.plumbing.probes import connect, dns, elapsed_ms, tls
+from livekit_doctor.checks.plumbing.target import Target, host_kind, net_timeout, target
+from livekit_doctor.plugin import Context, Result, check, failed, passed, skipped, warned
 
 CERT_WARN_DAYS = 14
-
-
-def _ms(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 1)
-
-
-@dataclass
-class Dns:
-    addresses: list[str] = field(default_factory=list)
-    error: str = ""
-    ms: float = 0.0
-    lookup: bool = True  # False when the URL holds an IP address: nothing to resolve
-
-
-async def dns(ctx: Context, t: Target) -> Dns:
-    import asyncio
-
-    async def resolve() -> Dns:
-        if _is_ip_address(t.host):
-            return Dns(addresses=[t.host], lookup=False)
-        try:
-            return await asyncio.wait_for(asyncio.to_thread(_lookup, t.host, t.port), net_timeout(ctx))
-        except asyncio.TimeoutError:
-            return Dns(error=f"no answer within {net_timeout(ctx):g} s", ms=net_timeout(ctx) * 1000)
-
-    return await ctx.amemo("net.dns", resolve)
-
-
-def _lookup(host: str, port: int) -> Dns:
-    """Timed in the resolving thread: the figure is the resolver's, not the event loop's backlog."""
-    start = time.perf_counter()
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        return Dns(error=exc.strerror or str(exc), ms=_ms(start))
-    return Dns(addresses=list(dict.fromkeys(info[4][0] for info in infos)), ms=_ms(start))
-
-
-def _is_ip_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _need_target(ctx: Context) -> Target | Result:
@@ -85,7 +35,7 @@ async def dns_check(ctx: Context) -> Result:
         return failed(f"{t.host} does not resolve: {d.error} ({d.ms:.0f} ms)", facts=facts,
                       fix="Check the host name in LIVEKIT_URL for typos and that its DNS record exists "
                           "(`getent hosts HOST`); inside containers check /etc/resolv.conf.")
-    kinds = ", ".join(f"{a} ({address_kind(a)})" for a in d.addresses)
+    kinds = ", ".join(f"{a} ({host_kind(a)})" for a in d.addresses)
     if not d.lookup:
         return passed(f"{kinds}: an IP address, no lookup needed", facts=facts)
     return passed(f"{t.host} -> {kinds} in {d.ms:.1f} ms", facts=facts)
@@ -99,40 +49,6 @@ CONNECT_CAUSES = {
     "unreachable": ("network unreachable for {addr}",
                     "No route to this address from here (often IPv6 without connectivity, or a VPN route)."),
 }
-
-
-@dataclass
-class Connect:
-    open: list[str] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)  # address -> cause key
-    ms: dict[str, float] = field(default_factory=dict)
-
-
-async def connect(ctx: Context, t: Target) -> Connect:
-    import asyncio
-
-    async def probe_all() -> Connect:
-        result = Connect()
-        d = await dns(ctx, t)
-
-        async def one(address: str) -> None:
-            start = time.perf_counter()
-            try:
-                _, writer = await asyncio.wait_for(asyncio.open_connection(address, t.port), net_timeout(ctx))
-                result.ms[address] = _ms(start)
-                result.open.append(address)
-                writer.close()
-            except asyncio.TimeoutError:
-                result.failures[address] = "timeout"
-            except OSError as exc:
-                result.failures[address] = ("refused" if exc.errno == errno.ECONNREFUSED else
-                                            "unreachable" if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH)
-                                            else "timeout" if exc.errno == errno.ETIMEDOUT else "unreachable")
-
-        await asyncio.gather(*(one(a) for a in d.addresses))
-        return result
-
-    return await ctx.amemo("net.connect", probe_all)
 
 
 @check("LK402", "TCP connect", area="reachability", needs=("LK401",), timeout=15)
@@ -154,69 +70,6 @@ async def tcp_check(ctx: Context) -> Result:
         return warned(f"port {t.port} open on {', '.join(c.open)}, but " + "; ".join(described), facts=facts,
                       fix="Clients that pick the failing address will stall before falling back; fix or remove it.")
     return passed(f"port {t.port} open on {', '.join(c.open)} ({facts['connect_ms']:.1f} ms)", facts=facts)
-
-
-@dataclass
-class Tls:
-    ok: bool = False
-    cause: str = ""
-    fix: str = ""
-    version: str = ""
-    days_left: float | None = None
-    subject: str = ""
-    issuer: str = ""
-    ms: float = 0.0
-
-
-TLS_CAUSES = {
-    18: ("the certificate is self-signed", "Use a certificate from a public CA (Let's Encrypt), or give clients and "
-                                           "the doctor your CA (--ca-file); browsers will refuse it."),
-    19: ("the chain ends in a self-signed root this machine does not trust", "Install the root CA, or pass --ca-file."),
-    20: ("the certificate's issuer is not trusted here (unknown or private CA, or a missing intermediate)",
-         "Serve the full chain (leaf + intermediates), or pass the private CA with --ca-file."),
-    21: ("the server sends only the leaf certificate: the intermediate is missing",
-         "Configure the proxy with the full chain (fullchain.pem)."),
-    10: ("the certificate has expired", "Renew the certificate (certbot renew) and reload the proxy."),
-    9: ("the certificate is not valid yet", "Check the certificate's notBefore and this machine's clock."),
-    62: ("the certificate does not match the host name", "Use a certificate whose SAN includes the host in LIVEKIT_URL."),
-}
-
-
-async def tls(ctx: Context, t: Target) -> Tls:
-    import asyncio
-    import ssl
-
-    async def handshake() -> Tls:
-        c = await connect(ctx, t)
-        address = c.open[0]
-        start = time.perf_counter()
-        try:
-            _, writer = await asyncio.wait_for(
-                asyncio.open_connection(address, t.port, ssl=ssl_context(ctx), server_hostname=t.host),
-                net_timeout(ctx))
-        except ssl.SSLCertVerificationError as exc:
-            cause, fix = TLS_CAUSES.get(exc.verify_code, (f"certificate verification failed: {exc.verify_message}",
-                                                          "Fix the certificate chain the server presents."))
-            return Tls(cause=cause, fix=fix, ms=_ms(start))
-        except asyncio.TimeoutError:
-            return Tls(cause=f"no TLS handshake within {net_timeout(ctx):g} s (is this port TLS at all?)",
-                       fix="wss:// needs a TLS terminator (nginx, Caddy, a load balancer) in front of port 7880.",
-                       ms=_ms(start))
-        except (ssl.SSLError, OSError) as exc:
-            return Tls(cause=f"TLS handshake failed: {exc}",
-                       fix="The port may speak plain HTTP: use ws:// for it, or put TLS in front.", ms=_ms(start))
-        sslobj = writer.get_extra_info("ssl_object")
-        cert = sslobj.getpeercert() or {}
-        writer.close()
-        days = (ssl.cert_time_to_seconds(cert["notAfter"]) - time.time()) / 86400 if "notAfter" in cert else None
-
-        def name(part: Any) -> str:
-            return ", ".join(f"{k}={v}" for rdn in part or () for k, v in rdn)
-
-        return Tls(ok=True, version=sslobj.version() or "", days_left=days, subject=name(cert.get("subject")),
-                   issuer=name(cert.get("issuer")), ms=_ms(start))
-
-    return await ctx.amemo("net.tls", handshake)
 
 
 @check("LK403", "TLS certificate", area="reachability", needs=("LK402",), timeout=15)
@@ -242,29 +95,27 @@ async def tls_check(ctx: Context) -> Result:
 @check("LK404", "HTTP: a LiveKit server answers", area="reachability", needs=("LK402",), timeout=15)
 async def http_check(ctx: Context) -> Result:
     """GET / must answer 200 "OK"; 406 means not ready; anything else is not LiveKit."""
-    import asyncio
-
-    await import_off_loop("aiohttp")
-    import aiohttp
-
     t = _need_target(ctx)
     if isinstance(t, Result):
         return t
     if t.tls and not (await tls(ctx, t)).ok:
         return skipped("skipped: the TLS handshake failed (LK403)")
     timeout = net_timeout(ctx)
+    import asyncio
+
+    session = await client_session(ctx)
+    import aiohttp
+
     start = time.perf_counter()
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
-            async with session.get(f"{t.http_base}/", ssl=ssl_context(ctx) if t.tls else None,
-                                   allow_redirects=False) as resp:
-                first_byte = _ms(start)
+        async with session:
+            async with session.get(f"{t.http_base}/", allow_redirects=False) as resp:
+                first_byte = elapsed_ms(start)
                 body = (await resp.content.read(200)).decode("utf-8", "replace")
                 status, server = resp.status, resp.headers.get("Server", "")
             # LiveKit refuses /rtc/validate without a token (401); a web server or a proxy that
             # forwards only / answers 404 there
-            async with session.get(f"{t.http_base}/rtc/validate", ssl=ssl_context(ctx) if t.tls else None,
-                                   allow_redirects=False) as resp:
+            async with session.get(f"{t.http_base}/rtc/validate", allow_redirects=False) as resp:
                 validate_status = resp.status
     except asyncio.TimeoutError:
         return failed(f"no HTTP answer within {timeout:g} s: the port accepts connections but nothing answers",
@@ -293,4 +144,4 @@ async def http_check(ctx: Context) -> Result:
 
 
 CHECKS = [dns_check, tcp_check, tls_check, http_check]
-OPTIONS = TARGET_OPTIONS
+OPTIONS = network_options()

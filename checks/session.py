@@ -11,15 +11,11 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from livekit_doctor.checks.imports import import_off_loop
-from livekit_doctor.checks.settings import livekit_settings
-from livekit_doctor.checks.target import net_timeout, target
-from livekit_doctor.checks.tokens import join_grants, mint
-from livekit_doctor.checks.tone import SAMPLE_RATE, TONE_HZ, estimate_frequency, rms, tone_frames
-from livekit_doctor.check import check
-from livekit_doctor.context import Context
-from livekit_doctor.result import Result, Status, failed, passed, skipped
+from livekit_doctor.checks.plumbing.settings import livekit_settings
+from livekit_doctor.checks.plumbing.target import net_timeout, target
+from livekit_doctor.checks.plumbing.tokens import join_grants, mint
+from livekit_doctor.checks.plumbing.tone import SAMPLE_RATE, TONE_HZ, estimate_frequency, rms, tone_frames
+from livekit_doctor.plugin import Context, Result, Status, check, failed, import_off_loop, passed, skipped
 
 if TYPE_CHECKING:
     from livekit import api as lkapi
@@ -135,7 +131,7 @@ async def _session(ctx: Context, api: "lkapi.LiveKitAPI", rooms: list[Any], room
     from livekit import rtc
 
     s = livekit_settings(ctx)
-    url, key, secret = target(ctx).ws_base, s.api_key.strip(), s.api_secret.strip()
+    url, key, secret = target(ctx).ws_base, s.api_key, s.api_secret
     step_timeout = net_timeout(ctx)
 
     await _step("create room", api.room.create_room(lk.CreateRoomRequest(name=room_name, empty_timeout=30)),
@@ -237,7 +233,7 @@ async def round_trip(ctx: Context) -> Result:
     room_name = f"doctor-{secrets.token_hex(4)}"
     timeline = Timeline()
     facts: dict[str, Any] = {"room": room_name}
-    api = lk.LiveKitAPI(url=target(ctx).http_base, api_key=s.api_key.strip(), api_secret=s.api_secret.strip())
+    api = lk.LiveKitAPI(url=target(ctx).http_base, api_key=s.api_key, api_secret=s.api_secret)
     rooms = [rtc.Room(), rtc.Room()]
     problem: tuple[str, str] | None = None  # (summary, fix)
     try:

@@ -1,146 +1,23 @@
-"""Access tokens: minting them the way the SDKs do, and reading any token in plain words.
+"""LK204-LK206: tokens minted with the configured credentials, the server's verdict on them, and clocks.
 
-Minting uses PyJWT directly (the claims `AccessToken.to_jwt()` writes: HS256, iss = key,
-sub = identity, nbf = now, exp, `video` grants): the same token, without importing
-livekit.api, which keeps the offline checks fast.
+Tokens are minted here exactly as the SDKs mint them (plumbing/tokens.py) and asked of the server
+through the same HTTP client every check uses (--ca-file, --net-timeout).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
-from livekit_doctor.checks import DOCS_DIR  # noqa: F401  (where explain finds this module's pages)
-from livekit_doctor.checks.settings import livekit_settings
-from livekit_doctor.check import check
-from livekit_doctor.context import Context
-from livekit_doctor.redact import shorten
-from livekit_doctor.result import Result, failed, passed, skipped
+from livekit_doctor.checks.plumbing.http_client import client_session
+from livekit_doctor.checks.plumbing.server_api import classify, list_rooms, quoted, validate
+from livekit_doctor.checks.plumbing.settings import livekit_settings
+from livekit_doctor.checks.plumbing.target import target
+from livekit_doctor.checks.plumbing.tokens import admin_grants, inspect_token, join_grants, mint
+from livekit_doctor.plugin import Context, Result, check, failed, passed, shorten, skipped, warned
 
-LEEWAY = 60  # seconds: what the server and TokenVerifier allow on exp/nbf
-
-GRANT_MEANING = {
-    "roomJoin": "join the room",
-    "room": "which room",
-    "roomCreate": "create and delete rooms",
-    "roomList": "list rooms",
-    "roomAdmin": "moderate the room (participants, tracks, metadata)",
-    "roomRecord": "use egress (recording)",
-    "ingressAdmin": "manage ingress",
-    "canPublish": "publish tracks",
-    "canSubscribe": "subscribe to tracks",
-    "canPublishData": "send data messages",
-    "canPublishSources": "which sources may be published",
-    "canUpdateOwnMetadata": "update own metadata",
-    "hidden": "be hidden from other participants",
-    "recorder": "act as a recorder",
-    "agent": "act as an agent",
-}
-
-
-def join_grants(room: str) -> dict[str, Any]:
-    return {"roomJoin": True, "room": room, "canPublish": True, "canSubscribe": True, "canPublishData": True}
-
-
-def admin_grants(room: str = "") -> dict[str, Any]:
-    grants: dict[str, Any] = {"roomCreate": True, "roomList": True, "roomAdmin": True}
-    if room:
-        grants["room"] = room
-    return grants
-
-
-def mint(api_key: str, api_secret: str, *, identity: str, video: dict[str, Any], ttl: int = 600,
-         now: float | None = None, name: str = "") -> str:
-    """A LiveKit access token, as AccessToken(...).with_identity().with_grants().to_jwt() makes it."""
-    import jwt
-
-    issued = int(time.time() if now is None else now)
-    claims: dict[str, Any] = {"iss": api_key, "sub": identity, "nbf": issued, "exp": issued + ttl, "video": video}
-    if name:
-        claims["name"] = name
-    return jwt.encode(claims, api_secret, algorithm="HS256")
-
-
-class MalformedToken(ValueError):
-    """Not a JWT at all (wrong number of parts, not base64/JSON)."""
-
-
-@dataclass
-class TokenInfo:
-    header: dict[str, Any]
-    claims: dict[str, Any]
-    signature: str  # "valid", "invalid", "unchecked"
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def video(self) -> dict[str, Any]:
-        return self.claims.get("video") or {}
-
-
-def relative(seconds: float) -> str:
-    """'5 h 59 min', '42 s'."""
-    seconds = abs(int(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    hours, minutes = divmod(seconds // 60, 60)
-    days, hours = divmod(hours, 24)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
-    return " ".join(p for p in parts if p)
-
-
-def inspect_token(token: str, *, api_key: str | None = None, api_secret: str | None = None,
-                  now: float | None = None) -> TokenInfo:
-    """Decode without trusting; then check times, issuer, grants and (with a secret) the signature."""
-    import jwt
-
-    token = token.strip()
-    try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.DecodeError as exc:
-        raise MalformedToken(f"not a JWT: {exc}") from None
-    now = time.time() if now is None else now
-    problems = []
-    if header.get("alg") != "HS256":
-        problems.append(f"algorithm is {header.get('alg')!r}; LiveKit tokens are HS256")
-    exp, nbf = claims.get("exp"), claims.get("nbf")
-    if not isinstance(exp, (int, float)):
-        problems.append("no exp claim: the server requires one")
-    elif exp + LEEWAY < now:
-        problems.append(f"expired {relative(now - exp)} ago")
-    if isinstance(nbf, (int, float)) and nbf - LEEWAY > now:
-        problems.append(f"not valid yet: nbf is {relative(nbf - now)} in the future (clock skew?)")
-    if api_key and claims.get("iss") != api_key:
-        problems.append(f"issued for API key {shorten(str(claims.get('iss', '')))}, not the configured {shorten(api_key)}")
-    video = claims.get("video") or {}
-    if not video:
-        problems.append("no video grant: it cannot join a room nor call the server API")
-    elif video.get("roomJoin") and not video.get("room"):
-        problems.append("roomJoin without a room")
-    if video.get("roomJoin") and not claims.get("sub"):
-        problems.append("roomJoin without an identity (sub)")
-    signature = "unchecked"
-    if api_secret:
-        try:
-            jwt.decode(token, api_secret, algorithms=["HS256"], options={"verify_exp": False, "verify_nbf": False,
-                                                                         "verify_iat": False, "verify_aud": False})
-            signature = "valid"
-        except jwt.InvalidSignatureError:
-            signature = "invalid"
-            problems.append("signature does not match the configured API secret")
-        except jwt.InvalidTokenError as exc:
-            signature = "invalid"
-            problems.append(f"signature not verifiable: {exc}")
-    return TokenInfo(header=header, claims=claims, signature=signature, problems=problems)
-
-
-def describe_grants(video: dict[str, Any]) -> list[str]:
-    lines = []
-    for name, value in video.items():
-        meaning = GRANT_MEANING.get(name, "")
-        lines.append(f"{name} = {value!r}" + (f" ({meaning})" if meaning else ""))
-    return lines
+SKEW_WARN = 5.0  # seconds
 
 
 @check("LK204", "Token minting and local verification", area="credentials", needs=("LK203",), timeout=5)
@@ -163,4 +40,84 @@ def token_round_trip(ctx: Context) -> Result:
                   facts=facts)
 
 
-CHECKS = [token_round_trip]
+
+@check("LK205", "Server accepts tokens", area="credentials", needs=("LK204", "LK202"), timeout=10)
+async def server_accepts(ctx: Context) -> Result:
+    """A join token on /rtc/validate and an admin token on Twirp ListRooms, with the cause of any refusal."""
+    s = livekit_settings(ctx)
+    base = target(ctx).http_base
+    key, secret = s.api_key, s.api_secret
+    room = "doctor-validate"
+    join = mint(key, secret, identity="livekit-doctor", video=join_grants(room))
+    admin = mint(key, secret, identity="livekit-doctor", video=admin_grants())
+    import asyncio
+
+    session = await client_session(ctx)
+    import aiohttp
+
+    try:
+        async with session:
+            v_status, v_body, _ = await validate(session, base, join)
+            t_status, t_body = await list_rooms(session, base, admin)
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        return failed(f"cannot reach {base}: {type(exc).__name__}: {exc}", fix="See LK401-LK404 for the layer that fails.")
+    facts = {"validate_status": v_status, "list_rooms_status": t_status, "key": shorten(key)}
+    for what, status, body in (("ListRooms", t_status, t_body), ("/rtc/validate", v_status, v_body)):
+        if status in (401, 403):
+            why = classify(status, body)
+            return failed(f"{what} refused (HTTP {status}): {why.cause}", fix=why.fix, facts=facts,
+                          details=quoted(body, join, admin))
+    if t_status != 200:
+        why = classify(t_status, t_body)
+        return failed(f"ListRooms answered HTTP {t_status}: {why.cause}", fix=why.fix, facts=facts,
+                      details=quoted(t_body, admin))
+    if v_status == 404 and "room does not exist" in v_body:
+        why = classify(v_status, v_body)
+        return warned(f"tokens accepted, but joining needs an existing room: {why.cause}", fix=why.fix, facts=facts)
+    if v_status != 200:
+        why = classify(v_status, v_body)
+        return failed(f"/rtc/validate answered HTTP {v_status}: {why.cause}", fix=why.fix, facts=facts,
+                      details=quoted(v_body, join))
+    return passed(f"join token accepted by /rtc/validate and admin token by ListRooms (key {shorten(key)})", facts=facts)
+
+
+def skew_seconds(date_header: str, sent: float, received: float) -> float:
+    """Server clock minus local clock, from an HTTP Date (1 s resolution) and the request's midpoint."""
+    server = parsedate_to_datetime(date_header).timestamp()
+    return server - (sent + received) / 2
+
+
+@check("LK206", "Clock skew", area="credentials", needs=("LK202",), timeout=10)
+async def clock_skew(ctx: Context) -> Result:
+    """Compare this machine's clock with the server's Date header: tokens carry nbf = now."""
+    import asyncio
+
+    session = await client_session(ctx)
+    import aiohttp
+
+    try:
+        async with session:
+            sent = time.time()
+            async with session.get(f"{target(ctx).http_base}/") as resp:
+                received = time.time()
+                date = resp.headers.get("Date")
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        return skipped(f"server not reachable ({type(exc).__name__}); see LK401-LK404")
+    if not date:
+        return skipped("the server sent no Date header")
+    skew = skew_seconds(date, sent, received)
+    facts: dict[str, Any] = {"skew_seconds": round(skew, 1), "server_date": date}
+    if abs(skew) > SKEW_WARN:
+        behind = skew < 0
+        return warned(
+            f"the server's clock is {abs(skew):.0f} s {'behind' if behind else 'ahead of'} this machine",
+            details="Tokens carry nbf = the minting machine's now and the server allows 60 s of leeway: "
+                    + ("a server running behind rejects fresh tokens as 'not valid yet'." if behind
+                       else "a server running ahead expires short-lived tokens early."),
+            fix="Sync both clocks with NTP (timedatectl set-ntp true; containers take the host's clock).",
+            facts=facts,
+        )
+    return passed(f"clocks agree within {abs(skew):.1f} s (HTTP Date has 1 s resolution)", facts=facts)
+
+
+CHECKS = [token_round_trip, server_accepts, clock_skew]

@@ -22,9 +22,18 @@ class Check:
     func: CheckFunc
     needs: tuple[str, ...] = ()
     timeout: float = 10.0
-    after: tuple[str, ...] = ()  # run after these when they are selected, whatever their result
+    after: tuple[str, ...] = ()  # run after these when selected, whatever their result; "area:NAME" = that area
     plugin: str = ""
-    docs_dir: Path | None = None
+    docs_dir: Path | None = None  # filled in at registration from the plugin's declaration
+    docs_url: str = ""
+
+    @property
+    def docs_ref(self) -> str:
+        """How reports link to the page: under the plugin's docs_url, else the page itself, else nothing."""
+        if self.docs_url:
+            return f"{self.docs_url.rstrip('/')}/{self.id}.md"
+        page = self.docs_page
+        return str(page) if page is not None and page.is_file() else ""
 
     @property
     def is_async(self) -> bool:
@@ -77,7 +86,9 @@ def check(
 ) -> Callable[[CheckFunc], Check]:
     """Decorator turning a function `(ctx) -> Result` (sync or async) into a Check.
 
-    `needs`: run after these and skip when one did not pass; `after`: only run after them.
+    `needs`: run after these and skip when one did not pass; `after`: only run after them
+    (check IDs, or "area:NAME" for every selected check of that area). The registry rejects
+    unknown IDs and cycles when it loads.
     """
 
     def wrap(func: CheckFunc) -> Check:
@@ -86,12 +97,17 @@ def check(
     return wrap
 
 
+AREA_PREFIX = "area:"
+
+
 @dataclass(frozen=True)
 class Plugin:
-    """What one entry point provides: its checks and the command-line options they read."""
+    """What one entry point provides: its checks, the command-line options they read, and where
+    their pages are (`docs_dir` for `explain`; `docs_url`, optional, for links in reports)."""
 
     name: str
     checks: tuple[Check, ...] = ()
     options: tuple[Any, ...] = ()  # click.Option objects
     docs_dir: Path | None = None
-    origin: str = field(default="")
+    docs_url: str = ""
+    builtin: bool = field(default=False)

@@ -1,4 +1,4 @@
-"""The `livekit-doctor` command line: a thin layer over registry, runner and renderers."""
+"""The command line: a thin layer over registry, runner, sink and renderers, for the product it is given."""
 
 from __future__ import annotations
 
@@ -10,17 +10,16 @@ from typing import Any
 
 import click
 
-from livekit_doctor import __version__, registry as registry_mod
-from livekit_doctor.context import Context
-from livekit_doctor.redact import Redactor
-from livekit_doctor.output import OutputError, check_writable, write_atomic
-from livekit_doctor.registry import Registry, SelectionError
-from livekit_doctor.render import FORMATS, renderer
-from livekit_doctor.render.document import DocumentError, RunDocument
+from livekit_doctor import PRODUCT, registry as registry_mod
+from livekit_doctor.context import Context, make_context
+from livekit_doctor.errors import UsageError
+from livekit_doctor.output import Sink
+from livekit_doctor.product import Product
+from livekit_doctor.registry import Registry
+from livekit_doctor.render import FORMATS
+from livekit_doctor.render.document import DocumentError, RunDocument, redact_result
 from livekit_doctor.result import Result
 from livekit_doctor.summary import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
-
-PROG = "livekit-doctor"
 
 
 def use_color(stream: Any) -> bool:
@@ -40,7 +39,7 @@ class Progress:
 
         if result.check_id in self.pending:
             self.pending.remove(result.check_id)
-        block = self.ctx.redactor.redact(result_block(result, verbose=self.verbose, color=self.live))
+        block = result_block(redact_result(result, self.ctx.redactor), verbose=self.verbose, color=self.live)
         if self.live:
             self.stream.write("\r\x1b[K")
         click.echo(block, file=self.stream, color=self.live)
@@ -53,59 +52,60 @@ class Progress:
             self.stream.flush()
 
 
-def _run_options(reg: Registry) -> list[click.Parameter]:
+def format_option() -> click.Option:
+    return click.Option(["--format", "fmt"], type=click.Choice(FORMATS), default="text", show_default=True)
+
+
+def output_option() -> click.Option:
+    return click.Option(["--output", "-o"], type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+
+
+def verbose_option() -> click.Option:
+    return click.Option(["-v", "--verbose"], is_flag=True, help="Show details, facts and tracebacks.")
+
+
+def _run_options(reg: Registry, product: Product) -> list[click.Parameter]:
     return [
         click.Option(["--select"], multiple=True, metavar="IDS", help="Only these check IDs or prefixes (LK2, LK401)."),
         click.Option(["--ignore"], multiple=True, metavar="IDS", help="Leave out these check IDs or prefixes."),
         click.Option(["--timeout"], type=click.FloatRange(min=0, min_open=True), help="Budget for the whole run, in seconds."),
         click.Option(["--fail-on"], type=click.Choice(["warn", "fail"]), default="fail", show_default=True,
                      help="Lowest status that makes the exit code 1."),
-        click.Option(["--format", "fmt"], type=click.Choice(FORMATS), default="text", show_default=True),
-        click.Option(["--output", "-o"], type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."),
+        format_option(),
+        output_option(),
         click.Option(["--snapshot"], type=click.Path(dir_okay=False, path_type=Path),
-                     help="Where to write the Markdown snapshot (default: livekit-doctor-snapshot-<UTC time>.md)."),
+                     help=f"Where to write the Markdown snapshot (default: {product.snapshot_prefix}-<UTC time>.md)."),
         click.Option(["--no-snapshot"], is_flag=True, help="Do not write the Markdown snapshot."),
         click.Option(["--junit"], type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
                      help="Also write JUnit XML here (one testcase per check)."),
         click.Option(["--project"], type=click.Path(file_okay=False, path_type=Path), default=".",
                      help="The application's directory (default: the current directory)."),
-        click.Option(["-v", "--verbose"], is_flag=True, help="Show details, facts and tracebacks."),
+        verbose_option(),
         click.Option(["--show-tokens"], is_flag=True,
                      help="Show tokens found in output with only their signature removed (default: whole token hidden)."),
         *reg.options,
     ]
 
 
-def _make_context(params: dict[str, Any]) -> Context:
-    project = Path(params.get("project") or ".")
-    if not project.is_dir():
-        raise click.BadParameter(f"project directory {project} does not exist", param_hint="--project")
-    return Context(project_dir=project.resolve(), options=params,
-                   redactor=Redactor(keep_tokens=bool(params.get("show_tokens"))))
-
-
-def _snapshot_path(params: dict[str, Any]) -> Path | None:
+def _snapshot_path(params: dict[str, Any], product: Product) -> Path | None:
     if params["no_snapshot"]:
         return None
     import time
 
-    return params["snapshot"] or Path(time.strftime("livekit-doctor-snapshot-%Y%m%dT%H%M%SZ.md", time.gmtime()))
+    return params["snapshot"] or Path(time.strftime(f"{product.snapshot_prefix}-%Y%m%dT%H%M%SZ.md", time.gmtime()))
 
 
-def _doctor(reg: Registry, params: dict[str, Any]) -> int:
+def _doctor(reg: Registry, params: dict[str, Any], product: Product) -> int:
     checks = reg.select(params["select"], params["ignore"])
-    output: Path | None = params["output"]
-    snapshot, junit = _snapshot_path(params), params["junit"]
-    for path in (output, snapshot, junit):  # fail before any check runs, not after a long run
-        if path is not None:
-            check_writable(path)
-    ctx = _make_context(params)
-    fmt, verbose = params["fmt"], params["verbose"]
-    stream_text = fmt == "text" and output is None
-    progress_stream = sys.stdout if (fmt == "text") else sys.stderr
+    fmt, output, verbose = params["fmt"], params["output"], params["verbose"]
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    sink = Sink(fmt=fmt, output=output, snapshot=_snapshot_path(params, product), junit=params["junit"],
+                github=os.environ.get("GITHUB_ACTIONS") == "true", step_summary=Path(summary_file) if summary_file else None)
+    ctx = make_context(params)
     for warning in reg.warnings:
         click.echo(f"warning: {warning}", err=True)
-    progress = Progress(ctx, [c.id for c in checks], verbose=verbose, stream=progress_stream)
+    stream_text = fmt == "text" and output is None
+    progress = Progress(ctx, [c.id for c in checks], verbose=verbose, stream=sys.stdout if fmt == "text" else sys.stderr)
     on_result = progress if (fmt == "text" or use_color(sys.stderr)) else None
     if on_result is not None:
         progress.status()
@@ -124,48 +124,21 @@ def _doctor(reg: Registry, params: dict[str, Any]) -> int:
         warnings=list(reg.warnings),
         explanations={c.id: c.why() for c in checks if c.id in problems},
         verbose=verbose,
+        product=product,
     ).redacted(ctx.redactor)
-    if stream_text:
-        from livekit_doctor.render.text import footer
-
-        click.echo(ctx.redactor.redact(footer(doc)))
-    else:
-        text = ctx.redactor.redact(renderer(fmt)(doc))
-        if output is not None:
-            write_atomic(output, text)
-            click.echo(f"{doc.verdict}; {fmt} report written to {output}", err=fmt != "text")
-        else:
-            click.echo(text, nl=False)
-    write_side_reports(doc, ctx.redactor.redact, snapshot=snapshot, junit=junit)
+    sink.report(doc, streamed=stream_text)
+    sink.side_reports(doc)
     return EXIT_INTERRUPTED if run.interrupted else doc.exit_code
 
 
-def write_side_reports(doc: RunDocument, redact: Any, *, snapshot: Path | None, junit: Path | None) -> None:
-    """The snapshot, JUnit file and GitHub annotations/step summary that accompany every run."""
-    if junit is not None:
-        write_atomic(junit, redact(renderer("junit")(doc)))
-        click.echo(f"JUnit report written to {junit}", err=True)
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        from livekit_doctor.render import github, markdown
-
-        click.echo(redact(github.render(doc)), err=True, nl=False)
-        summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary_file:
-            with open(summary_file, "a", encoding="utf-8") as fh:
-                fh.write(redact(markdown.render(doc, include_run=False)) + "\n")
-    if snapshot is not None:
-        write_atomic(snapshot, redact(renderer("markdown")(doc)))
-        click.echo(f"snapshot written to {snapshot}", err=True)
-
-
-def build_cli(reg: Registry) -> click.Group:
+def build_cli(reg: Registry, product: Product = PRODUCT) -> click.Group:
     @click.group(
-        name=PROG,
+        name=product.prog,
         invoke_without_command=True,
-        params=_run_options(reg),
+        params=_run_options(reg, product),
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     )
-    @click.version_option(__version__, prog_name=PROG)
+    @click.version_option(product.version, prog_name=product.prog)
     @click.pass_context
     def cli(click_ctx: click.Context, **params: Any) -> None:
         """Diagnose a LiveKit setup: SDK, credentials, server, tokens and media.
@@ -173,7 +146,7 @@ def build_cli(reg: Registry) -> click.Group:
         With no command, runs every check and prints one line per check.
         """
         if click_ctx.invoked_subcommand is None:
-            click_ctx.exit(_doctor(reg, params))
+            click_ctx.exit(_doctor(reg, params, product))
 
     @cli.command("list")
     def list_checks() -> None:
@@ -191,32 +164,26 @@ def build_cli(reg: Registry) -> click.Group:
         """Show the documentation page of a check."""
         chk = reg.checks.get(check_id.upper())
         if chk is None:
-            raise click.UsageError(f"unknown check ID: {check_id} (see '{PROG} list')")
+            raise click.UsageError(f"unknown check ID: {check_id} (see '{product.prog} list')")
         click.echo(chk.explain())
 
-    @cli.command("report")
+    @cli.command("report", params=[format_option(), output_option(), verbose_option()])
     @click.argument("file", type=click.File("r", encoding="utf-8"))
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write it here.")
-    @click.option("-v", "--verbose", is_flag=True, help="Show details, facts and tracebacks (text format).")
     def report(file: Any, fmt: str, output: Path | None, verbose: bool) -> None:
         """Re-render a saved run (a --format json file or a snapshot) in any format; '-' reads stdin."""
-        doc = load_document(file.read(), getattr(file, "name", "-"))
+        sink = Sink(fmt=fmt, output=output)
+        doc = load_document(file.read(), getattr(file, "name", "-"), product)
         doc.verbose = verbose
-        text = renderer(fmt)(doc)
-        if output is not None:
-            write_atomic(output, text)
-            click.echo(f"{doc.verdict}; {fmt} report written to {output}", err=True)
-        else:
-            click.echo(text, nl=False)
+        sink.report(doc)
 
-    for command in _plugin_commands():
+    for command in _plugin_commands(product):
         cli.add_command(command)
     return cli
 
 
-def load_document(text: str, name: str) -> RunDocument:
+def load_document(text: str, name: str, product: Product = PRODUCT) -> RunDocument:
     """A run saved as JSON, or the JSON block embedded in a Markdown snapshot."""
+    import dataclasses
     import json
 
     from livekit_doctor.render.markdown import extract_run
@@ -225,19 +192,19 @@ def load_document(text: str, name: str) -> RunDocument:
     try:
         data = json.loads(embedded if embedded is not None else text)
     except json.JSONDecodeError:
-        raise DocumentError(f"{name} is neither a livekit-doctor JSON report nor a snapshot") from None
+        raise DocumentError(f"{name} is neither a {product.name} JSON report nor a snapshot") from None
     try:
-        return RunDocument.from_dict(data)
+        return dataclasses.replace(RunDocument.from_dict(data), product=product)
     except DocumentError as exc:
         raise DocumentError(f"{name}: {exc}") from None
 
 
-def _plugin_commands() -> list[click.Command]:
-    """Extra subcommands (scan, token, report ...) registered under `livekit_doctor.commands`."""
+def _plugin_commands(product: Product) -> list[click.Command]:
+    """Extra subcommands (scan, token ...) registered under the product's command group."""
     from importlib.metadata import entry_points
 
     commands = []
-    for ep in entry_points(group="livekit_doctor.commands"):
+    for ep in entry_points(group=product.command_group):
         try:
             commands.append(ep.load())
         except Exception as exc:
@@ -245,19 +212,19 @@ def _plugin_commands() -> list[click.Command]:
     return commands
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, product: Product = PRODUCT) -> None:
     """Entry point: usage errors are one line and exit 2; a crash of the doctor itself exits 3."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        reg = registry_mod.load()
-        code = build_cli(reg).main(args=args, prog_name=PROG, standalone_mode=False)
+        reg = registry_mod.load(product)
+        code = build_cli(reg, product).main(args=args, prog_name=product.prog, standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
-        click.echo(f"{PROG}: error: {exc.format_message()}", err=True)
+        click.echo(f"{product.prog}: error: {exc.format_message()}", err=True)
         code = EXIT_USAGE
-    except (SelectionError, OutputError, DocumentError) as exc:
-        click.echo(f"{PROG}: error: {exc}", err=True)
+    except UsageError as exc:
+        click.echo(f"{product.prog}: error: {exc}", err=True)
         code = EXIT_USAGE
     except click.exceptions.Abort:
         code = EXIT_INTERRUPTED
@@ -265,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("interrupted", err=True)
         code = EXIT_INTERRUPTED
     except Exception as exc:
-        click.echo(f"{PROG}: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"{product.prog}: internal error: {type(exc).__name__}: {exc}", err=True)
         if "-v" in args or "--verbose" in args:
             click.echo(traceback.format_exc(), err=True)
         code = EXIT_INTERNAL

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, TypeVar
 
+from livekit_doctor.errors import UsageError
 from livekit_doctor.redact import Redactor
 from livekit_doctor.result import Result
 
@@ -54,3 +55,17 @@ class Context:
             if key not in self._memo:
                 self._memo[key] = await factory()
         return self._memo[key]
+
+
+def make_context(options: Mapping[str, Any], *, env: Mapping[str, str] | None = None) -> Context:
+    """The one way to build a run's Context: the CLI, every subcommand and the pytest plugin use it.
+
+    `options` are the command line's values by option name; `project` (default ".") must be a
+    directory; `show_tokens` keeps tokens' header and payload in the output.
+    """
+    project = Path(options.get("project") or ".")
+    if not project.is_dir():
+        raise UsageError(f"project directory {project} does not exist")
+    return Context(project_dir=project.resolve(), options=dict(options),
+                   env=dict(os.environ if env is None else env),
+                   redactor=Redactor(keep_tokens=bool(options.get("show_tokens"))))

@@ -1,14 +1,27 @@
-"""Writing reports safely: validate the destination up front, replace the file atomically."""
+"""Where every command's output goes: the one sink for the doctor, `report` and plugin subcommands.
+
+Destinations are checked before any work (a long run must not end in "cannot write"), files
+are replaced atomically, and a run's reports are all rendered from one already-redacted document.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from livekit_doctor.errors import UsageError
+
+if TYPE_CHECKING:
+    from livekit_doctor.render.document import RunDocument
 
 
-class OutputError(ValueError):
-    """The destination cannot be written (a usage error, exit 2)."""
+class OutputError(UsageError):
+    """The destination cannot be written."""
 
 
 def check_writable(path: Path) -> None:
@@ -33,3 +46,58 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@dataclass
+class Sink:
+    """The report in `fmt` to stdout or `output`, plus the side reports that accompany a run."""
+
+    fmt: str = "text"
+    output: Path | None = None
+    snapshot: Path | None = None
+    junit: Path | None = None
+    github: bool = False  # running in GitHub Actions: annotations and the step summary
+    step_summary: Path | None = None
+
+    def __post_init__(self) -> None:
+        for path in (self.output, self.snapshot, self.junit):
+            if path is not None:
+                check_writable(path)
+
+    def echo(self, text: str, *, err: bool = False, nl: bool = True) -> None:
+        click.echo(text, err=err, nl=nl)
+
+    def report(self, doc: "RunDocument", *, streamed: bool = False) -> None:
+        """The main report; `streamed` when the text lines were already printed live (only the footer is left)."""
+        from livekit_doctor.render import renderer
+
+        if streamed:
+            from livekit_doctor.render.text import footer
+
+            self.echo(footer(doc))
+            return
+        text = renderer(self.fmt)(doc)
+        if self.output is not None:
+            write_atomic(self.output, text)
+            self.echo(f"{doc.verdict}; {self.fmt} report written to {self.output}", err=self.fmt != "text")
+        else:
+            self.echo(text, nl=False)
+
+    def side_reports(self, doc: "RunDocument") -> None:
+        """Snapshot, JUnit, and in GitHub Actions the annotations (unless the report itself is them) and summary."""
+        from livekit_doctor.render import renderer
+
+        if self.junit is not None:
+            write_atomic(self.junit, renderer("junit")(doc))
+            self.echo(f"JUnit report written to {self.junit}", err=True)
+        if self.github:
+            if not (self.fmt == "github" and self.output is None):  # already printed as the report
+                self.echo(renderer("github")(doc), err=True, nl=False)
+            if self.step_summary is not None:
+                from livekit_doctor.render import markdown
+
+                with open(self.step_summary, "a", encoding="utf-8") as fh:
+                    fh.write(markdown.render(doc, include_run=False) + "\n")
+        if self.snapshot is not None:
+            write_atomic(self.snapshot, renderer("markdown")(doc))
+            self.echo(f"snapshot written to {self.snapshot}", err=True)

@@ -11,25 +11,32 @@ from typing import Any, Iterator
 
 import pytest
 
-from livekit_doctor.context import Context
+from livekit_doctor import PRODUCT
+from livekit_doctor.context import make_context
+from livekit_doctor.errors import UsageError
 from livekit_doctor.result import Result, Status
 from livekit_doctor.summary import FAIL_ON
 
 
+OPT = f"--{PRODUCT.name}"  # --livekit-doctor, --livekit-doctor-select ...
+DEST = PRODUCT.name.replace("-", "_")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("livekit-doctor")
-    group.addoption("--livekit-doctor", action="store_true", help="Run the LiveKit doctor's checks as tests.")
-    group.addoption("--livekit-doctor-select", action="append", default=[], metavar="IDS",
+    group = parser.getgroup(PRODUCT.name)
+    group.addoption(OPT, action="store_true", dest=DEST, help=f"Run the {PRODUCT.title}'s checks as tests.")
+    group.addoption(f"{OPT}-select", action="append", default=[], metavar="IDS", dest=f"{DEST}_select",
                     help="Only these check IDs or prefixes (as the doctor's --select).")
-    group.addoption("--livekit-doctor-ignore", action="append", default=[], metavar="IDS",
+    group.addoption(f"{OPT}-ignore", action="append", default=[], metavar="IDS", dest=f"{DEST}_ignore",
                     help="Leave out these check IDs or prefixes (as --ignore).")
-    group.addoption("--livekit-doctor-project", default=".", metavar="DIR", help="The application's directory.")
-    group.addoption("--livekit-doctor-fail-on", choices=("warn", "fail"), default="fail",
+    group.addoption(f"{OPT}-project", default=".", metavar="DIR", dest=f"{DEST}_project",
+                    help="The application's directory.")
+    group.addoption(f"{OPT}-fail-on", choices=("warn", "fail"), default="fail", dest=f"{DEST}_fail_on",
                     help="Lowest status that fails the test item.")
 
 
 class DoctorFailure(Exception):
-    """A check at or above --livekit-doctor-fail-on; its repr is the check's own report."""
+    """A check at or above --<product>-fail-on; its repr is the check's own report."""
 
 
 class DoctorRun:
@@ -38,11 +45,13 @@ class DoctorRun:
     def __init__(self, config: pytest.Config) -> None:
         from livekit_doctor import registry
 
-        reg = registry.load()
-        self.checks = reg.select(config.getoption("livekit_doctor_select"), config.getoption("livekit_doctor_ignore"))
-        project = Path(config.getoption("livekit_doctor_project")).resolve()
-        self.ctx = Context(project_dir=project, options={"project": project})
-        self.fail_on = FAIL_ON[config.getoption("livekit_doctor_fail_on")]
+        reg = registry.load(PRODUCT)
+        self.checks = reg.select(config.getoption(f"{DEST}_select"), config.getoption(f"{DEST}_ignore"))
+        try:
+            self.ctx = make_context({"project": Path(config.getoption(f"{DEST}_project"))})
+        except UsageError as exc:
+            raise pytest.UsageError(f"{OPT}-project: {exc}") from None
+        self.fail_on = FAIL_ON[config.getoption(f"{DEST}_fail_on")]
         self._results: dict[str, Result] | None = None
 
     def result(self, check_id: str) -> Result:
@@ -50,7 +59,9 @@ class DoctorRun:
             from livekit_doctor.runner import run_blocking
 
             run = run_blocking(self.checks, self.ctx)
-            self._results = {r.check_id: r for r in run.results}
+            from livekit_doctor.render.document import redact_result
+
+            self._results = {r.check_id: redact_result(r, self.ctx.redactor) for r in run.results}
         return self._results[check_id]
 
 
@@ -62,23 +73,23 @@ class DoctorItem(pytest.Item):
     def runtest(self) -> None:
         result = self.run.result(self.check_id)
         if result.status is Status.SKIP:
-            pytest.skip(self.run.ctx.redactor.redact(result.summary))
+            pytest.skip(result.summary)
         if result.status.severity >= self.run.fail_on:
             raise DoctorFailure(result)
         if result.status is Status.WARN:
             import warnings
 
-            warnings.warn(UserWarning(self.run.ctx.redactor.redact(f"{self.check_id}: {result.summary}")))
+            warnings.warn(UserWarning(f"{self.check_id}: {result.summary}"))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, DoctorFailure):
             from livekit_doctor.render.text import result_block
 
-            return self.run.ctx.redactor.redact(result_block(excinfo.value.args[0], verbose=True))
+            return result_block(excinfo.value.args[0], verbose=True)
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[str, int, str]:
-        return "livekit-doctor", 0, f"livekit-doctor {self.check_id}"
+        return PRODUCT.name, 0, f"{PRODUCT.name} {self.check_id}"
 
 
 class DoctorCollector(pytest.Collector):
@@ -92,7 +103,7 @@ class DoctorCollector(pytest.Collector):
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.getoption("livekit_doctor"):
+    if not config.getoption(DEST):
         return
-    collector = DoctorCollector.from_parent(session, name="livekit-doctor", run=DoctorRun(config))
+    collector = DoctorCollector.from_parent(session, name=PRODUCT.name, run=DoctorRun(config))
     items.extend(collector.collect())

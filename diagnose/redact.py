@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # header.payload.signature, base64url; JWT headers always start with '{"' -> 'eyJ'.
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}")
@@ -41,6 +42,16 @@ class Redactor:
             pattern = "|".join(re.escape(s) for s in sorted(self._secrets, key=len, reverse=True))
             text = re.sub(pattern, "[secret redacted]", text)
         return text
+
+    def scrub(self, value: Any) -> Any:
+        """`redact` applied to every string inside nested dicts, lists and tuples (keys too)."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {self.scrub(k): self.scrub(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.scrub(v) for v in value)
+        return value
 
     def _jwt_replacement(self, match: re.Match[str]) -> str:
         header, payload, _signature = match.group(0).split(".")

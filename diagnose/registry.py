@@ -1,4 +1,9 @@
-"""Finds checks through the `livekit_doctor.checks` entry-point group (built-ins use it too)."""
+"""Finds checks through the product's entry-point group (built-ins use it too) and validates the graph.
+
+A check's `needs` and `after` must name checks that exist, and together they must not form a
+cycle (the runner would wait forever). A built-in plugin with such a mistake is a usage error
+(exit 2); a third-party plugin is left out with a warning, so one bad plugin never stops a run.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,19 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Iterable
 
-from livekit_doctor.check import Check, Plugin
+from livekit_doctor.check import AREA_PREFIX, Check, Plugin
+from livekit_doctor.errors import UsageError
+from livekit_doctor.product import Product
 
-GROUP = "livekit_doctor.checks"
 _ID = re.compile(r"^[A-Z]{2,}[0-9]{3,}$")
 
 
-class SelectionError(ValueError):
-    """--select/--ignore named something no check matches (a usage error, exit 2)."""
+class SelectionError(UsageError):
+    """--select/--ignore named something no check matches."""
+
+
+class GraphError(UsageError):
+    """A built-in plugin's needs/after name an unknown check or area, or form a cycle."""
 
 
 @dataclass
@@ -25,19 +35,41 @@ class Registry:
     plugins: list[Plugin] = field(default_factory=list)
     checks: dict[str, Check] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    prog: str = "livekit-doctor"
 
     def add(self, plugin: Plugin) -> None:
-        self.plugins.append(plugin)
+        """Add a plugin's checks (first provider of an ID wins); `validate` judges the graph afterwards."""
+        kept = []
         for chk in plugin.checks:
             if not _ID.match(chk.id):
                 self.warnings.append(f"plugin {plugin.name}: check ID {chk.id!r} is not of the form LK123; ignored")
             elif chk.id in self.checks:
-                first = self.checks[chk.id].plugin
-                self.warnings.append(
-                    f"plugin {plugin.name}: check {chk.id} is already provided by {first}; the first one is kept"
-                )
+                self.warnings.append(f"plugin {plugin.name}: check {chk.id} is already provided by "
+                                     f"{self.checks[chk.id].plugin}; the first one is kept")
             else:
                 self.checks[chk.id] = chk
+                kept.append(chk)
+        self.plugins.append(dataclasses.replace(plugin, checks=tuple(kept)))
+
+    def validate(self) -> None:
+        """Leave out third-party plugins whose needs/after are unknown or cyclic, until the graph holds.
+
+        A problem that involves only built-in checks raises GraphError: the product itself is broken.
+        """
+        while True:
+            problems = graph_problems(self.checks)
+            if not problems:
+                return
+            message, involved = problems[0]
+            owners = {p.name: p for p in self.plugins if any(c.id in involved for c in p.checks)}
+            third_party = [p for p in owners.values() if not p.builtin]
+            if not third_party:
+                raise GraphError(f"plugin {', '.join(owners) or '?'}: {message}")
+            for plugin in third_party:
+                self.warnings.append(f"plugin {plugin.name}: {message}; the plugin is skipped")
+                self.plugins.remove(plugin)
+                for chk in plugin.checks:
+                    self.checks.pop(chk.id, None)
 
     @property
     def options(self) -> list[Any]:
@@ -46,18 +78,20 @@ class Registry:
         for plugin in self.plugins:
             for opt in plugin.options:
                 if opt.name in seen:
-                    self.warnings.append(f"plugin {plugin.name}: option --{opt.name} is already defined; ignored")
-                    continue
+                    continue  # plugins may share the same option (the same wing's --url ...)
                 seen.add(opt.name)
                 out.append(opt)
         return out
 
     def select(self, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Check]:
-        """Checks matching --select prefixes (all when empty) minus --ignore, plus the needs they pull in."""
+        """Checks matching --select prefixes (all when empty) minus --ignore, plus the needs they pull in.
+
+        `after` entries are resolved to the IDs selected in this run ("area:code" -> LK301 ...).
+        """
         select, ignore = _normalise(select), _normalise(ignore)
         for prefix in (*select, *ignore):
             if not any(cid.startswith(prefix) for cid in self.checks):
-                raise SelectionError(f"unknown check ID or prefix: {prefix} (see 'livekit-doctor list')")
+                raise SelectionError(f"unknown check ID or prefix: {prefix} (see '{self.prog} list')")
         chosen = {cid for cid in self.checks if not select or cid.startswith(select)}
         ignored = {cid for cid in self.checks if ignore and cid.startswith(ignore)}
         wanted = chosen - ignored
@@ -67,7 +101,65 @@ class Registry:
                 if need in self.checks and need not in wanted and need not in ignored:
                     wanted.add(need)
                     pending.append(need)
-        return [self.checks[cid] for cid in sorted(wanted)]
+        picked = [self.checks[cid] for cid in sorted(wanted)]
+        return [dataclasses.replace(c, after=tuple(a for a in expand_after(c, picked) if a in wanted)) for c in picked]
+
+
+def expand_after(chk: Check, checks: Iterable[Check]) -> tuple[str, ...]:
+    """`after` with every "area:NAME" replaced by the IDs of that area's checks (the check itself excluded)."""
+    checks = list(checks)
+    out: list[str] = []
+    for entry in chk.after:
+        if entry.startswith(AREA_PREFIX):
+            area = entry[len(AREA_PREFIX):]
+            out += [c.id for c in checks if c.area == area and c.id != chk.id]
+        else:
+            out.append(entry)
+    return tuple(dict.fromkeys(out))
+
+
+def graph_problems(checks: dict[str, Check]) -> list[tuple[str, list[str]]]:
+    """Unknown IDs or areas in needs/after, and cycles: (message, the check IDs involved)."""
+    problems = []
+    areas = {c.area for c in checks.values()}
+    for chk in checks.values():
+        for need in chk.needs:
+            if need not in checks:
+                problems.append((f"{chk.id} needs {need}, which no plugin provides", [chk.id]))
+        for entry in chk.after:
+            if entry.startswith(AREA_PREFIX):
+                if entry[len(AREA_PREFIX):] not in areas:
+                    problems.append((f"{chk.id} runs after {entry}, an area no check has", [chk.id]))
+            elif entry not in checks:
+                problems.append((f"{chk.id} runs after {entry}, which no plugin provides", [chk.id]))
+    if problems:
+        return problems
+    edges = {cid: [d for d in (*c.needs, *expand_after(c, checks.values())) if d in checks]
+             for cid, c in checks.items()}
+    cycle = _find_cycle(edges)
+    return [(f"cycle in needs/after: {' -> '.join(cycle)}", cycle)] if cycle else []
+
+
+def _find_cycle(edges: dict[str, list[str]]) -> list[str]:
+    """One cycle as a closed path of IDs (iterative depth-first search), or [] when there is none."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 finished
+    for start in sorted(edges):
+        if state.get(start):
+            continue
+        path, stack = [start], [iter(edges[start])]
+        state[start] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(edges[nxt]))
+    return []
 
 
 def _normalise(values: Iterable[str]) -> tuple[str, ...]:
@@ -77,48 +169,52 @@ def _normalise(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def plugin_from_object(name: str, obj: Any) -> Plugin:
-    """Accept a module (CHECKS, OPTIONS, DOCS_DIR), a Plugin, a Check, or a list of Checks."""
+def plugin_from_object(name: str, obj: Any, *, builtin: bool = False) -> Plugin:
+    """Accept a module (CHECKS, OPTIONS, DOCS_DIR, DOCS_URL), a Plugin, a Check, or a list of Checks.
+
+    The plugin's docs location is stamped on each of its checks here, once.
+    """
     if isinstance(obj, Plugin):
         plugin = obj
     elif isinstance(obj, Check):
         plugin = Plugin(name=name, checks=(obj,))
     elif isinstance(obj, types.ModuleType):
         docs = getattr(obj, "DOCS_DIR", None)
-        plugin = Plugin(
-            name=name,
-            checks=tuple(getattr(obj, "CHECKS", ())),
-            options=tuple(getattr(obj, "OPTIONS", ())),
-            docs_dir=Path(docs) if docs else None,
-        )
+        plugin = Plugin(name=name, checks=tuple(getattr(obj, "CHECKS", ())), options=tuple(getattr(obj, "OPTIONS", ())),
+                        docs_dir=Path(docs) if docs else None, docs_url=getattr(obj, "DOCS_URL", ""))
     elif isinstance(obj, (list, tuple)):
         plugin = Plugin(name=name, checks=tuple(obj))
     else:
         raise TypeError(f"entry point gives {type(obj).__name__}, expected a module, Plugin or Check")
-    checks = tuple(
-        dataclasses.replace(c, plugin=c.plugin or plugin.name, docs_dir=c.docs_dir or plugin.docs_dir)
-        for c in plugin.checks
-    )
-    return dataclasses.replace(plugin, checks=checks)
+    checks = tuple(dataclasses.replace(c, plugin=name, docs_dir=plugin.docs_dir, docs_url=plugin.docs_url)
+                   for c in plugin.checks)
+    return dataclasses.replace(plugin, name=name, checks=checks, builtin=builtin)
 
 
-def _plugin_name(ep: EntryPoint) -> str:
+def _distribution(ep: EntryPoint) -> str | None:
     dist = getattr(ep, "dist", None)
-    return f"{dist.name}:{ep.name}" if dist is not None else ep.name
+    return dist.name if dist is not None else None
 
 
-def _builtins_first(ep: EntryPoint) -> tuple[bool, str]:
-    """Built-ins load first so that a plugin re-using one of their IDs is the one ignored."""
-    return (not ep.value.startswith("livekit_doctor.checks"), ep.name)
+def load(product: Product) -> Registry:
+    """Load every plugin, built-ins first (so a plugin re-using one of their IDs is the one ignored).
 
-
-def load(group: str = GROUP) -> Registry:
-    """Load every plugin; one that fails to import becomes a warning, never a crash."""
-    registry = Registry()
-    for ep in sorted(entry_points(group=group), key=_builtins_first):
-        name = _plugin_name(ep)
+    A third-party plugin that fails to import becomes a warning, never a crash.
+    """
+    registry = Registry(prog=product.prog)
+    found = sorted(entry_points(group=product.check_group),
+                   key=lambda ep: (not product.is_builtin(_distribution(ep)), ep.name))
+    for ep in found:
+        dist = _distribution(ep)
+        name = f"{dist}:{ep.name}" if dist else ep.name
+        builtin = product.is_builtin(dist)
         try:
-            registry.add(plugin_from_object(name, ep.load()))
+            plugin = plugin_from_object(name, ep.load(), builtin=builtin)
         except Exception as exc:  # a broken third-party plugin must not take the doctor down
+            if builtin:
+                raise
             registry.warnings.append(f"plugin {name} failed to load: {type(exc).__name__}: {exc}")
+            continue
+        registry.add(plugin)
+    registry.validate()
     return registry

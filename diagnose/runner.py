@@ -110,7 +110,7 @@ def _stamp(result: Result, chk: Check, duration: float) -> Result:
         title=chk.title,
         area=chk.area,
         plugin=chk.plugin,
-        docs=f"docs/checks/{chk.id}.md",
+        docs=chk.docs_ref,
         duration=duration,
     )
 

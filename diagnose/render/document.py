@@ -10,7 +10,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from livekit_doctor import __version__
+from livekit_doctor import PRODUCT
+from livekit_doctor.errors import UsageError
+from livekit_doctor.product import Product
 from livekit_doctor.result import Location, Result
 from livekit_doctor.summary import exit_code, verdict
 
@@ -21,8 +23,8 @@ SCHEMA_VERSION = 1
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-class DocumentError(ValueError):
-    """A saved report that cannot be loaded (a usage error, exit 2)."""
+class DocumentError(UsageError):
+    """A saved report that cannot be loaded."""
 
 
 @dataclass
@@ -34,11 +36,12 @@ class RunDocument:
     interrupted: bool = False
     timed_out: bool = False
     warnings: list[str] = field(default_factory=list)
-    doctor_version: str = __version__
+    doctor_version: str = PRODUCT.version
     host: str = field(default_factory=platform.node)
     python: str = field(default_factory=lambda: sys.executable)
     explanations: dict[str, str] = field(default_factory=dict)  # check ID -> why it matters
     verbose: bool = False
+    product: Product = PRODUCT  # names the tool in reports; not saved
 
     @property
     def verdict(self) -> str:
@@ -53,18 +56,10 @@ class RunDocument:
         return time.strftime(TIME_FORMAT, time.gmtime(self.started_at))
 
     def redacted(self, redactor: Redactor) -> "RunDocument":
-        """A copy with every string scrubbed before rendering, so no format's escaping hides a secret."""
-        scrub = _scrubber(redactor)
-        results = [
-            r.replace(
-                summary=scrub(r.summary), details=scrub(r.details), fix=scrub(r.fix), facts=scrub(r.facts),
-                traceback=scrub(r.traceback),
-                locations=tuple(Location(scrub(loc.path), loc.line, loc.column, scrub(loc.message)) for loc in r.locations),
-            )
-            for r in self.results
-        ]
-        return dataclasses.replace(self, results=results, warnings=scrub(self.warnings),
-                                   explanations=scrub(self.explanations))
+        """A copy with every string scrubbed: the one redaction, before any renderer sees the run."""
+        return dataclasses.replace(self, results=[redact_result(r, redactor) for r in self.results],
+                                   warnings=redactor.scrub(self.warnings),
+                                   explanations=redactor.scrub(self.explanations))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,10 +82,10 @@ class RunDocument:
     @classmethod
     def from_dict(cls, data: Any) -> "RunDocument":
         if not isinstance(data, dict) or "results" not in data or "schema_version" not in data:
-            raise DocumentError("not a livekit-doctor run (no schema_version and results)")
+            raise DocumentError("not a saved run (no schema_version and results)")
         if data["schema_version"] != SCHEMA_VERSION:
             raise DocumentError(f"schema_version {data['schema_version']} is not supported "
-                                f"(this doctor reads {SCHEMA_VERSION}); upgrade livekit-doctor")
+                                f"(this version reads {SCHEMA_VERSION}); upgrade {PRODUCT.name}")
         try:
             return cls(
                 results=[Result.from_dict(r) for r in data["results"]],
@@ -109,14 +104,11 @@ class RunDocument:
             raise DocumentError(f"malformed run document: {type(exc).__name__}: {exc}") from None
 
 
-def _scrubber(redactor: Redactor) -> Any:
-    def scrub(value: Any) -> Any:
-        if isinstance(value, str):
-            return redactor.redact(value)
-        if isinstance(value, dict):
-            return {scrub(k): scrub(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return type(value)(scrub(v) for v in value)
-        return value
-
-    return scrub
+def redact_result(result: Result, redactor: Redactor) -> Result:
+    """A result with every text it carries scrubbed (live progress lines use this too)."""
+    scrub = redactor.scrub
+    return result.replace(
+        summary=scrub(result.summary), details=scrub(result.details), fix=scrub(result.fix), facts=scrub(result.facts),
+        traceback=scrub(result.traceback),
+        locations=tuple(Location(scrub(loc.path), loc.line, loc.column, scrub(loc.message)) for loc in result.locations),
+    )

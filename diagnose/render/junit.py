@@ -18,9 +18,10 @@ def _body(result: Result) -> str:
 def render(doc: RunDocument) -> str:
     warn_fails = FAIL_ON[doc.fail_on] <= Status.WARN.severity
     counts = {"failures": 0, "errors": 0, "skipped": 0}
-    suite = ET.Element("testsuite", name="livekit-doctor", timestamp=doc.started_at_text, hostname=doc.host)
+    name = doc.product.name
+    suite = ET.Element("testsuite", name=name, timestamp=doc.started_at_text, hostname=doc.host)
     for result in doc.results:
-        case = ET.SubElement(suite, "testcase", classname=f"livekit-doctor.{result.area or 'checks'}",
+        case = ET.SubElement(suite, "testcase", classname=f"{name}.{result.area or 'checks'}",
                              name=f"{result.check_id} {result.title}", time=f"{result.duration:.3f}")
         if result.status is Status.FAIL or (result.status is Status.WARN and warn_fails):
             counts["failures"] += 1
@@ -38,7 +39,7 @@ def render(doc: RunDocument) -> str:
     for name, value in counts.items():
         suite.set(name, str(value))
     suite.set("time", f"{doc.duration:.3f}")
-    root = ET.Element("testsuites", name="livekit-doctor")
+    root = ET.Element("testsuites", name=name)
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

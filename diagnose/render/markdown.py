@@ -14,7 +14,7 @@ from livekit_doctor.result import Result, Status
 
 MARK = {Status.PASS: "✅ pass", Status.WARN: "⚠️ warn", Status.FAIL: "❌ fail", Status.SKIP: "⏭️ skip",
         Status.ERROR: "💥 error"}
-RUN_JSON_SUMMARY = "The whole run as JSON (load it back with <code>livekit-doctor report</code>)"
+RUN_JSON_SUMMARY = "The whole run as JSON (load it back with <code>{prog} report</code>)"
 
 
 def cell(value: object) -> str:
@@ -36,7 +36,7 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
-def _problem_section(result: Result, why: str) -> str:
+def _problem_section(result: Result, why: str, prog: str) -> str:
     parts = [f"### {MARK[result.status]} {result.check_id}: {result.title}", "",
              f"**What was seen:** {result.summary}"]
     if result.details:
@@ -47,8 +47,7 @@ def _problem_section(result: Result, why: str) -> str:
         parts += ["", f"**Why it matters:** {' '.join(why.split())}"]
     if result.fix:
         parts += ["", f"**Fix:** {result.fix}"]
-    parts += ["", f"**Docs:** `livekit-doctor explain {result.check_id}` ({result.docs})" if result.docs
-              else f"**Docs:** `livekit-doctor explain {result.check_id}`"]
+    parts += ["", f"**Docs:** `{prog} explain {result.check_id}`" + (f" ({result.docs})" if result.docs else "")]
     return "\n".join(parts)
 
 
@@ -90,9 +89,9 @@ def _timings(doc: RunDocument) -> str:
 def render(doc: RunDocument, *, include_run: bool = True) -> str:
     tail = " (interrupted)" if doc.interrupted else " (run timed out)" if doc.timed_out else ""
     sections = [
-        "# LiveKit doctor snapshot",
+        f"# {doc.product.title} snapshot",
         f"**{doc.verdict}**{tail} (exit code {doc.exit_code} with `--fail-on {doc.fail_on}`)",
-        table(["", ""], [["When", doc.started_at_text], ["Doctor", f"livekit-doctor {doc.doctor_version}"],
+        table(["", ""], [["When", doc.started_at_text], ["Doctor", f"{doc.product.name} {doc.doctor_version}"],
                          ["Host", doc.host], ["Interpreter", doc.python], ["Duration", f"{doc.duration:.2f} s"]]),
     ]
     if doc.warnings:
@@ -102,16 +101,17 @@ def render(doc: RunDocument, *, include_run: bool = True) -> str:
                                       for r in doc.results])]
     problems = [r for r in doc.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
     sections.append("## Problems and warnings")
-    sections += [_problem_section(r, doc.explanations.get(r.check_id, "")) for r in problems] or ["None."]
+    sections += [_problem_section(r, doc.explanations.get(r.check_id, ""), doc.product.prog) for r in problems] or ["None."]
     sections += ["## Environment", _environment(doc), "## Configuration", _configuration(doc),
                  "## Timings", _timings(doc)]
     if include_run:
         run_json = json.dumps(doc.to_dict(), indent=2)
-        sections += ["## Run data", f"<details>\n<summary>{RUN_JSON_SUMMARY}</summary>\n\n{fenced(run_json, 'json')}\n\n</details>"]
+        summary = RUN_JSON_SUMMARY.format(prog=doc.product.prog)
+        sections += ["## Run data", f"<details>\n<summary>{summary}</summary>\n\n{fenced(run_json, 'json')}\n\n</details>"]
     return "\n\n".join(sections) + "\n"
 
 
-_RUN_BLOCK = re.compile(r"<summary>" + re.escape(RUN_JSON_SUMMARY) + r"</summary>\s*(?P<fence>`{3,})json\n(?P<body>.*?)\n(?P=fence)",
+_RUN_BLOCK = re.compile(r"<summary>" + re.escape(RUN_JSON_SUMMARY).replace(re.escape("{prog}"), r"[^<]+") + r"</summary>\s*(?P<fence>`{3,})json\n(?P<body>.*?)\n(?P=fence)",
                         re.DOTALL)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from livekit_doctor.checks import sdk
-from livekit_doctor.checks.sdk import SdkShape
+from livekit_doctor.checks.plumbing.sdk_shape import SdkShape, installed_sdk
 from livekit_doctor.context import Context
 from sdk_venvs import VenvBuildError, ensure_all
 
@@ -44,7 +44,7 @@ def inspect(python: Path, project: Path, **env: str) -> tuple[SdkShape, dict]:
 
     async def go():
         ctx = Context(project_dir=project, options={"python": str(python)}, env={**env_without_venv(), **env})
-        shape = await sdk.installed_sdk(ctx)
+        shape = await installed_sdk(ctx)
         return shape, {c.id: await c.func(ctx) for c in sdk.CHECKS}
 
     return asyncio.run(go())

@@ -12,8 +12,9 @@ import time
 
 import pytest
 
+from app_backend import Backend
 from conftest import FIXTURES, clean_env
-from livekit_server import LiveKitServer, free_port
+from livekit_server import LiveKitServer
 
 pytestmark = pytest.mark.integration
 
@@ -107,25 +108,6 @@ def test_without_the_rtc_sdk_the_round_trip_is_skipped(monkeypatch):
         "skip", "the livekit rtc SDK is not installed: pip install 'livekit-doctor[rtc]'")
 
 
-class Backend:
-    """tests/fixtures/app_backend/server.py in its own process, in one of its modes."""
-
-    def __init__(self, mode: str, server: LiveKitServer) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/api/voice/session"
-        self.proc = subprocess.Popen([sys.executable, str(FIXTURES / "app_backend" / "server.py"), mode, str(self.port)],
-                                     env=clean_env(**server.env()), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
-        assert self.proc.stdout.readline().strip() == "ready"
-
-    def __enter__(self) -> "Backend":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
 @pytest.mark.parametrize("mode,status,summary", [
     ("correct", "pass", "POST {url} -> 200: token for"),
     ("broken", "fail", "POST {url} -> HTTP 500"),
@@ -140,7 +122,7 @@ class Backend:
 ])
 def test_app_endpoint(start_server, run_doctor, mode, status, summary):
     server = start_server(config=LOCAL_STUN)
-    with Backend(mode, server) as backend:
+    with Backend(mode, clean_env(**server.env())) as backend:
         proc, r = run_json(run_doctor, server, "--select", "LK502,LK503", "--app-endpoint", backend.url)
     lk502 = r["LK502"]
     assert lk502["status"] == status, lk502
@@ -153,7 +135,7 @@ def test_app_endpoint(start_server, run_doctor, mode, status, summary):
 
 def test_500_is_linked_to_the_code_scan_finding(start_server, run_doctor):
     server = start_server(config=LOCAL_STUN)
-    with Backend("broken", server) as backend:
+    with Backend("broken", clean_env(**server.env())) as backend:
         proc, r = run_json(run_doctor, server, "--select", "LK3,LK502", "--app-endpoint", backend.url,
                            "--project", str(FIXTURES / "app_backend"))
     assert r["LK502"]["status"] == "fail"

@@ -24,7 +24,7 @@ def test_list_shows_id_area_title_plugin(run_doctor):
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["ID", "AREA", "TITLE", "PLUGIN"]
     row = next(line for line in lines if line.startswith("LK001"))
-    assert "environment" in row and "Platform and Python" in row and "livekit-doctor:environment" in row
+    assert "environment" in row and "Platform and Python" in row and "livekit-doctor:builtin" in row
 
 
 def test_explain_prints_docs_page(run_doctor):
@@ -84,3 +84,21 @@ def test_version(run_doctor):
     proc = run_doctor("--version")
     assert proc.returncode == 0
     assert proc.stdout.startswith("livekit-doctor, version ")
+
+
+def test_github_format_in_github_actions_prints_each_annotation_once(run_doctor, tmp_path):
+    from conftest import clean_env
+
+    summary = tmp_path / "summary.md"
+    proc = run_doctor("--select", "LK201", "--format", "github", "--no-snapshot",
+                      env=clean_env(HOME=str(tmp_path), GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(summary)))
+    assert proc.returncode == 1
+    annotations = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("::error")]
+    assert len(annotations) == 1 and annotations[0].startswith("::error title=LK201 Credentials found::")
+    assert "LK201" in summary.read_text()
+
+
+def test_missing_project_directory_is_one_line_exit_2(run_doctor, tmp_path):
+    proc = run_doctor("--project", str(tmp_path / "nowhere"), "--no-snapshot")
+    assert (proc.returncode, proc.stderr.strip()) == (
+        2, f"livekit-doctor: error: project directory {tmp_path / 'nowhere'} does not exist")

@@ -1,5 +1,4 @@
-from livekit_doctor.checks.environment import LOW_MEMORY_BYTES, assess_resources, expected_port, is_livekit_server
-from livekit_doctor.context import Context
+from livekit_doctor.checks.environment import LOW_MEMORY_BYTES, assess_resources, is_livekit_server
 
 
 def test_resources_fine():
@@ -18,9 +17,3 @@ def test_server_process_recognised_by_name_or_build_path():
     assert is_livekit_server("server", ["/root/.cache/livekit-doctor/livekit-server-v1.13.5/server", "--dev"])
     assert not is_livekit_server("server", ["/usr/bin/server"])
     assert not is_livekit_server("python", ["python", "-m", "http.server"])
-
-
-def test_expected_port_from_url_option_env_or_default():
-    assert expected_port(Context(options={"url": "ws://localhost:9999"}, env={})) == 9999
-    assert expected_port(Context(options={}, env={"LIVEKIT_URL": "wss://example.com"})) == 443
-    assert expected_port(Context(options={}, env={})) == 7880

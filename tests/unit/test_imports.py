@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from livekit_doctor.checks.imports import import_off_loop
+from livekit_doctor.offloop import import_off_loop
 
 
 def test_module_is_imported_off_the_loop_thread(monkeypatch):

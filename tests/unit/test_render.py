@@ -104,7 +104,7 @@ def test_snapshot_round_trip_is_lossless():
 
 
 @pytest.mark.parametrize("data,message", [
-    ({"results": []}, "not a livekit-doctor run"),
+    ({"results": []}, "not a saved run"),
     ({"schema_version": 99, "results": []}, "schema_version 99 is not supported"),
     ({"schema_version": 1, "results": [{"status": "maybe"}]}, "malformed run document"),
 ])

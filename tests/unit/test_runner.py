@@ -1,4 +1,5 @@
 import asyncio
+import dataclasses
 import threading
 
 from livekit_doctor.check import check
@@ -205,8 +206,9 @@ def test_result_is_stamped_with_identity_and_docs():
     def ok(ctx):
         return passed("fine")
 
-    res = run([ok]).results[0]
+    res = run([dataclasses.replace(ok, docs_url="docs/checks")]).results[0]
     assert (res.check_id, res.title, res.area, res.docs) == ("TT007", "Stamped", "tests", "docs/checks/TT007.md")
+    assert run([ok]).results[0].docs == ""  # a plugin that declares no docs links to none
     assert res.duration >= 0
 
 

@@ -10,7 +10,8 @@ import click
 import pytest
 
 from livekit_doctor.checks import sdk
-from livekit_doctor.checks.sdk import SdkShape, choose_interpreter, parse_probe_output, requirement_problems, validate_python
+from livekit_doctor.checks.plumbing.interpreter import PROBE_MARKER, choose_interpreter, parse_probe_output, validate_python
+from livekit_doctor.checks.plumbing.sdk_shape import SdkShape, requirement_problems
 from livekit_doctor.context import Context
 from livekit_doctor.result import Status
 
@@ -95,8 +96,8 @@ def test_requirement_problems_honour_specifiers_and_markers():
 
 
 def test_parse_probe_output():
-    assert parse_probe_output(f"noise\n{sdk.PROBE_MARKER}{{\"a\": 1}}\n") == {"a": 1}
-    for bad in ("hello world\n", f"{sdk.PROBE_MARKER}[1, 2]\n", f"{sdk.PROBE_MARKER}{{broken\n", ""):
+    assert parse_probe_output(f"noise\n{PROBE_MARKER}{{\"a\": 1}}\n") == {"a": 1}
+    for bad in ("hello world\n", f"{PROBE_MARKER}[1, 2]\n", f"{PROBE_MARKER}{{broken\n", ""):
         with pytest.raises(ValueError):
             parse_probe_output(bad)
 

@@ -1,7 +1,9 @@
 import pytest
 
-from livekit_doctor.checks.server_auth import classify, http_base, skew_seconds
-from livekit_doctor.checks.tokens import MalformedToken, admin_grants, inspect_token, join_grants, mint, relative
+from livekit_doctor.checks.plumbing.server_api import classify
+from livekit_doctor.checks.plumbing.target import parse_url
+from livekit_doctor.checks.tokens import skew_seconds
+from livekit_doctor.checks.plumbing.tokens import MalformedToken, admin_grants, inspect_token, join_grants, mint, relative
 
 KEY, SECRET = "APIabcdef123", "s" * 40
 NOW = 1_800_000_000.0
@@ -63,6 +65,6 @@ def test_classify_both_server_generations(status, body, cause):
 
 
 def test_http_base_and_skew():
-    assert http_base("wss://u:p@host.example:443/path?x=1") == "https://host.example:443"
-    assert http_base("ws://127.0.0.1:7880") == "http://127.0.0.1:7880"
+    assert parse_url("wss://u:p@host.example:443/path?x=1").http_base == "https://host.example:443"
+    assert parse_url("ws://127.0.0.1:7880").http_base == "http://127.0.0.1:7880"
     assert skew_seconds("Tue, 24 Nov 2026 23:00:00 GMT", 1795562390.0, 1795562410.0) == -1200.0

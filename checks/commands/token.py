@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import click
 
-from livekit_doctor.checks.settings import livekit_settings
-from livekit_doctor.checks.tokens import MalformedToken, TokenInfo, describe_grants, inspect_token, relative
-from livekit_doctor.context import Context
-from livekit_doctor.redact import shorten
-
+from livekit_doctor.checks.plumbing.options import network_options, project_option, settings_options
+from livekit_doctor.checks.plumbing.settings import livekit_settings
+from livekit_doctor.checks.plumbing.target import UrlError, parse_url
+from livekit_doctor.checks.plumbing.tokens import MalformedToken, TokenInfo, describe_grants, inspect_token, relative
+from livekit_doctor.plugin import Context, Sink, make_context, shorten
 
 def _when(value: Any, now: float) -> str:
     if not isinstance(value, (int, float)):
@@ -42,40 +40,40 @@ def explain(info: TokenInfo, now: float) -> list[str]:
     return lines
 
 
-async def server_verdict(url: str, token: str) -> tuple[bool, str]:
+async def server_verdict(ctx: Context, url: str, token: str) -> tuple[bool, str]:
+    """What /rtc/validate says of the token, through the wing's HTTP client (--ca-file, --net-timeout)."""
+    import asyncio
+
     import aiohttp
 
-    from livekit_doctor.checks.server_auth import classify, http_base, validate
+    from livekit_doctor.checks.plumbing.http_client import client_session
+    from livekit_doctor.checks.plumbing.server_api import classify, validate
 
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=8)) as session:
-            status, body, _ = await validate(session, http_base(url), token)
-    except (aiohttp.ClientError, OSError) as exc:
-        return False, f"server:     not reachable at {url} ({type(exc).__name__})"
+        base = parse_url(url).http_base
+    except UrlError as exc:
+        return False, f"server:     not asked: {exc}"
+    try:
+        async with await client_session(ctx) as session:
+            status, body, _ = await validate(session, base, token)
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        return False, f"server:     not reachable at {url} ({type(exc).__name__}: {exc})"
     if status == 200:
         return True, f"server:     accepted by {url} (/rtc/validate)"
     return False, f"server:     rejected by {url} (HTTP {status}): {classify(status, body).cause}"
 
 
-@click.command("token")
+@click.command("token", params=[*settings_options(), *network_options(), project_option()])
 @click.argument("token", required=False, default="-")
-@click.option("--url", help="Server to ask (default: the resolved LIVEKIT_URL).")
-@click.option("--api-key", help="Expected API key (default: the resolved LIVEKIT_API_KEY).")
-@click.option("--api-secret", help="Secret to check the signature with (default: LIVEKIT_API_SECRET).")
-@click.option("--env-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--project", type=click.Path(file_okay=False, exists=True, path_type=Path), default=".")
 @click.option("--no-server", is_flag=True, help="Do not ask the server whether it accepts the token.")
-def token(token: str, url: str | None, api_key: str | None, api_secret: str | None, env_file: Path | None,
-          project: Path, no_server: bool) -> None:
+def token(token: str, no_server: bool, **options: Any) -> None:
     """Explain a LiveKit access token (argument, or '-' / nothing for stdin). The signature is never shown."""
     raw = sys.stdin.read() if token == "-" else token
-    options = {"url": url, "api_key": api_key, "api_secret": api_secret, "env_file": env_file}
-    ctx = Context(project_dir=project.resolve(), options=options, env=dict(os.environ))
+    ctx = make_context(options)
     s = livekit_settings(ctx)
     now = time.time()
     try:
-        info = inspect_token(raw, api_key=s.api_key and s.api_key.strip(), api_secret=s.api_secret and s.api_secret.strip(),
-                             now=now)
+        info = inspect_token(raw, api_key=s.api_key, api_secret=s.api_secret, now=now)
     except MalformedToken as exc:
         raise click.UsageError(f"the token is malformed ({exc})") from None
     lines = explain(info, now)
@@ -83,9 +81,9 @@ def token(token: str, url: str | None, api_key: str | None, api_secret: str | No
     if not no_server and s.url:
         import asyncio
 
-        accepted, line = asyncio.run(server_verdict(s.url.strip(), raw.strip()))
+        accepted, line = asyncio.run(server_verdict(ctx, s.url, raw.strip()))
         lines.append(line)
         ok = ok and accepted
     lines += [f"problem:    {p}" for p in info.problems]
-    click.echo(ctx.redactor.redact("\n".join(lines)))
+    Sink().echo(ctx.redactor.redact("\n".join(lines)))
     click.get_current_context().exit(0 if ok else 1)

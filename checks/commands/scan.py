@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any
 
 import click
 
 from livekit_doctor.checks.codescan.rules import RULES
-from livekit_doctor.checks.sdk import validate_python
-from livekit_doctor.context import Context
+from livekit_doctor.checks.plumbing.options import exclude_option, python_option
+from livekit_doctor.plugin import Sink, make_context
 from livekit_doctor.summary import EXIT_OK, EXIT_PROBLEMS
 
 
-@click.command("scan")
+@click.command("scan", params=[exclude_option(), python_option()])
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=".")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave these files or directories out (repeatable).")
-@click.option("--python", "python", metavar="PATH", callback=validate_python,
-              help="The app's interpreter, whose SDK decides what is right.")
 @click.option("--fail-on", type=click.Choice(["warn", "fail"]), default="fail", show_default=True)
-def scan(directory: Path, exclude: tuple[str, ...], python: str | None, fail_on: str) -> None:
-    """Scan DIR's Python files for LiveKit SDK misuse (LK301-LK308)."""
+def scan(directory: Path, fail_on: str, **options: Any) -> None:
+    """Scan DIR's Python files for LiveKit SDK misuse (the LK3xx rules)."""
     import asyncio
 
     from livekit_doctor.checks.code import code_scan
 
-    ctx = Context(project_dir=directory.resolve(), options={"exclude": exclude, "python": python}, env=dict(os.environ))
+    ctx = make_context({**options, "project": directory})
     report = asyncio.run(code_scan(ctx))
     lines = [f"scanned {report.files} files ({report.lines} lines) against the installed {report.knowledge.describe()}"]
     for f in report.findings:
@@ -35,6 +32,6 @@ def scan(directory: Path, exclude: tuple[str, ...], python: str | None, fail_on:
     severities = [RULES[f.rule].severity for f in report.findings]
     lines.append(f"{len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}"
                  f" ({severities.count('fail')} fail, {severities.count('warn')} warn)")
-    click.echo(ctx.redactor.redact("\n".join(lines)))
+    Sink().echo(ctx.redactor.redact("\n".join(lines)))
     gate = {"fail"} if fail_on == "fail" else {"fail", "warn"}
     click.get_current_context().exit(EXIT_PROBLEMS if gate & set(severities) else EXIT_OK)

@@ -1,7 +1,8 @@
 """Where the LiveKit URL, API key and secret come from, resolved once per run.
 
-Every LK2xx-LK5xx check reads them through `livekit_settings(ctx)` so that all agree on the
-values and on where each came from. Precedence, highest first, like the LiveKit tools:
+Every check and subcommand reads them through `livekit_settings(ctx)` so that all agree on the
+values and on where each came from. Values come stripped of surrounding whitespace, as the
+SDKs would need them; the raw values are kept for LK202/LK203, which name the damage. Precedence, highest first, like the LiveKit tools:
 command-line flags; the environment (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET);
 `--env-file` or the project's `.env`; the `lk` CLI's default project
 (~/.livekit/cli-config.yaml); the local dev defaults, only when nothing else set any of the
@@ -14,9 +15,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
-
-from livekit_doctor.context import Context
+from livekit_doctor.plugin import Context
 
 FIELDS = {"url": "LIVEKIT_URL", "api_key": "LIVEKIT_API_KEY", "api_secret": "LIVEKIT_API_SECRET"}
 DEV_DEFAULTS = {"url": "ws://localhost:7880", "api_key": "devkey", "api_secret": "secret"}
@@ -25,9 +24,10 @@ DEV_SOURCE = "dev defaults (a server listens on localhost:7880)"
 
 @dataclass(frozen=True)
 class LiveKitSettings:
-    url: str | None = None
+    url: str | None = None  # stripped
     api_key: str | None = None
     api_secret: str | None = None
+    raw: dict[str, str] = field(default_factory=dict)  # field -> the value exactly as its source holds it
     sources: dict[str, str] = field(default_factory=dict)  # field -> "--url", "env LIVEKIT_URL", ".env", ...
     candidates: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # field -> every (source, value)
     looked_in: tuple[str, ...] = ()  # every source consulted, in precedence order
@@ -119,25 +119,18 @@ def resolve(ctx: Context) -> LiveKitSettings:
         if secret != DEV_DEFAULTS["api_secret"]:  # the public dev secret would blank the word everywhere
             ctx.redactor.add(secret)
     looked_in = ("flags", "environment", env_label if env_path else ".env (none)", lk_label, "dev defaults")
+    raw = {name: found[0][1] for name, found in candidates.items()}
     return LiveKitSettings(
         sources={name: found[0][0] for name, found in candidates.items()},
         candidates=candidates,
         looked_in=looked_in,
         problems=tuple(problems),
         env_file=env_path,
-        **{name: found[0][1] for name, found in candidates.items()},
+        raw=raw,
+        **{name: value.strip() for name, value in raw.items()},
     )
 
 
 def livekit_settings(ctx: Context) -> LiveKitSettings:
     """The run's settings, resolved on first use and shared by every check."""
     return ctx.memo("livekit.settings", lambda: resolve(ctx))
-
-
-OPTIONS = [
-    click.Option(["--url"], metavar="URL", help="LiveKit server URL (default: $LIVEKIT_URL)."),
-    click.Option(["--api-key"], metavar="KEY", help="API key (default: $LIVEKIT_API_KEY)."),
-    click.Option(["--api-secret"], metavar="SECRET", help="API secret (default: $LIVEKIT_API_SECRET)."),
-    click.Option(["--env-file"], type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
-                 help="A .env file with LIVEKIT_* values (default: .env in the project directory)."),
-]

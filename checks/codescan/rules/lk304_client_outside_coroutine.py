@@ -1,0 +1,39 @@
+"""LK304: LiveKitAPI constructed outside a coroutine.
+
+LiveKitAPI() opens an aiohttp ClientSession, which with aiohttp >= 3.10 raises "no running
+event loop" when no loop runs: at module level, in a class body, or in code run at import the
+app fails to start (older aiohttp binds the session to the wrong loop).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from livekit_doctor.checks.codescan.facts import Construction, Finding, ModuleFacts
+    from livekit_doctor.checks.codescan.knowledge import Knowledge
+
+ID = "LK304"
+TITLE = "LiveKitAPI constructed outside a coroutine"
+SEVERITY = "fail"
+FIX = ("Create LiveKitAPI lazily inside async code (first use in an async function) or in the web "
+       "framework's lifespan/startup hook; with aiohttp >= 3.10 it raises 'no running event loop' otherwise.")
+WHERE = {"module": "at module level (import time)", "class": "in a class body"}
+
+
+def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:
+    effect = "raises 'no running event loop'" if sdk.needs_running_loop else \
+        "needs a running event loop with aiohttp >= 3.10"
+    for construction in facts.constructions:
+        where = _where(construction, facts.import_time_calls)
+        if where:
+            yield facts.finding(ID, construction.node,
+                                f"LiveKitAPI() is created {where}, outside any coroutine: it {effect}")
+
+
+def _where(construction: Construction, import_time_calls: frozenset[str]) -> str | None:
+    if construction.context in WHERE:
+        return WHERE[construction.context]
+    if construction.context == "def" and construction.function in import_time_calls:
+        return "in a plain function that runs at import time"
+    return None

@@ -1,0 +1,49 @@
+"""The command-line options the wing reads, as factories: the doctor and each subcommand declare
+the same option the same way (a click.Option belongs to one command, so each gets its own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+DEFAULT_NET_TIMEOUT = 5.0
+
+
+def settings_options() -> list[click.Option]:
+    """Where the URL, key and secret come from (see settings.py for the precedence)."""
+    return [
+        click.Option(["--url"], metavar="URL", help="LiveKit server URL (default: $LIVEKIT_URL)."),
+        click.Option(["--api-key"], metavar="KEY", help="API key (default: $LIVEKIT_API_KEY)."),
+        click.Option(["--api-secret"], metavar="SECRET", help="API secret (default: $LIVEKIT_API_SECRET)."),
+        click.Option(["--env-file"], type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
+                     help="A .env file with LIVEKIT_* values (default: .env in the project directory)."),
+    ]
+
+
+def network_options() -> list[click.Option]:
+    """How every network step talks to the server: its timeout and the CAs it trusts."""
+    return [
+        click.Option(["--net-timeout"], type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+                     help=f"Timeout of each network step (default {DEFAULT_NET_TIMEOUT:g} s)."),
+        click.Option(["--ca-file"], type=click.Path(exists=True, dir_okay=False), metavar="PEM",
+                     help="Extra CA certificates to trust for wss:// / https:// (a private CA)."),
+    ]
+
+
+def project_option() -> click.Option:
+    return click.Option(["--project"], type=click.Path(file_okay=False, path_type=Path), default=".",
+                        help="The application's directory (default: the current directory).")
+
+
+def python_option() -> click.Option:
+    from livekit_doctor.checks.plumbing.interpreter import validate_python
+
+    return click.Option(["--python", "python"], metavar="PATH", callback=validate_python,
+                        help="Interpreter (or virtualenv) that runs the app, whose SDK decides what is right "
+                             "(default: $VIRTUAL_ENV, else .venv/venv in the project, else the doctor's own).")
+
+
+def exclude_option() -> click.Option:
+    return click.Option(["--exclude"], multiple=True, metavar="GLOB",
+                        help="Leave these files or directories out of the code scan (repeatable).")

@@ -1,0 +1,81 @@
+"""The server API as the checks call it, and what its refusals mean.
+
+The server's 401 bodies echo the token; they are matched, never copied unredacted (`quoted`
+removes the tokens, and the Redactor removes JWTs from every output as well).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import aiohttp
+
+
+@dataclass(frozen=True)
+class Rejection:
+    cause: str
+    fix: str
+
+
+# (substring of the server's answer, cause, fix); both server generations' wording (see livekit-facts)
+CAUSES = (
+    ("invalid api key", "the server does not know this API key",
+     "Use a key listed in the server's `keys:` (or LIVEKIT_KEYS); LiveKit Cloud keys belong to one project."),
+    ("signature is invalid", "wrong API secret: the server's signature check failed",
+     "Copy the secret that belongs to this key again (no quotes, no trailing newline); key and secret may be swapped."),
+    ("cryptographic primitive", "wrong API secret: the server's signature check failed",
+     "Copy the secret that belongs to this key again (no quotes, no trailing newline); key and secret may be swapped."),
+    ("token is expired", "the token is expired",
+     "Mint tokens per session with a TTL longer than the session (AccessToken().with_ttl(...)); check the clock."),
+    ("not valid yet", "the token is not valid yet (nbf in the server's future): clock skew",
+     "Sync the clock of the machine that mints tokens (NTP; containers use the host clock)."),
+    ("used before issued", "the token is not valid yet (iat in the server's future): clock skew",
+     "Sync the clock of the machine that mints tokens (NTP)."),
+    ("no permissions to access the room", "the token has no video grant",
+     "Add grants: AccessToken(...).with_grants(VideoGrants(room_join=True, room=...))."),
+    ("permissions denied", "permission denied: the token lacks the grant this call needs",
+     "Joining needs roomJoin and room; ListRooms needs roomList; CreateRoom/DeleteRoom need roomCreate; "
+     "other room calls need roomAdmin and room."),
+    ("requested room does not exist", "the room does not exist and the server does not auto-create rooms",
+     "Create the room with the server API (CreateRoom) before clients join, or set room.auto_create: true."),
+    ("identity cannot be empty", "the token has no identity (sub)", "Set an identity: AccessToken().with_identity(...)."),
+    ("no room name", "the token names no room", "Set the room in the grant: VideoGrants(room_join=True, room=...)."),
+    ("invalid authorization token", "the server could not parse the token",
+     "Send the JWT as it was minted (no quotes, no 'Bearer ' inside it)."),
+)
+
+
+def quoted(body: str, *tokens: str) -> str:
+    """The server's answer for `details`: the tokens it echoes removed before shortening it."""
+    for token in tokens:
+        body = body.replace(token, "[token]")
+    return "server said: " + " ".join(body.split())[:300]
+
+
+def classify(status: int, body: str) -> Rejection:
+    lowered = body.lower()
+    for needle, cause, fix in CAUSES:
+        if needle in lowered:
+            return Rejection(cause, fix)
+    return Rejection(f"unexpected answer HTTP {status}",
+                     "Check that the URL points at a LiveKit server (see LK404) and read its log.")
+
+
+async def validate(session: "aiohttp.ClientSession", base: str, token: str) -> tuple[int, str, str | None]:
+    """GET /rtc/validate as a client would before joining: (status, body, Date header)."""
+    async with session.get(f"{base}/rtc/validate", headers={"Authorization": f"Bearer {token}"}) as resp:
+        return resp.status, await resp.text(), resp.headers.get("Date")
+
+
+async def twirp(session: "aiohttp.ClientSession", base: str, token: str, method: str,
+                body: dict[str, Any] | None = None, service: str = "RoomService") -> tuple[int, str]:
+    """POST a Twirp JSON call, as livekit-api does: (status, body)."""
+    async with session.post(f"{base}/twirp/livekit.{service}/{method}", json=body or {},
+                            headers={"Authorization": f"Bearer {token}"}) as resp:
+        return resp.status, await resp.text()
+
+
+async def list_rooms(session: "aiohttp.ClientSession", base: str, token: str) -> tuple[int, str]:
+    return await twirp(session, base, token, "ListRooms")

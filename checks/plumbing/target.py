@@ -1,0 +1,134 @@
+"""The server the checks talk to: one URL parser, one port rule, one host classifier, and the
+network settings (timeout, trusted CAs) every step applies.
+
+The port rule is the SDKs' own: a URL without a port means the scheme's default (80 for
+ws/http, 443 for wss/https), never LiveKit's 7880, so every check tests what the app's
+clients will really reach.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from livekit_doctor.checks.plumbing.options import DEFAULT_NET_TIMEOUT
+from livekit_doctor.checks.plumbing.settings import livekit_settings
+from livekit_doctor.plugin import Context
+
+if TYPE_CHECKING:
+    import ssl
+
+SCHEMES = ("ws", "wss", "http", "https")
+LIVEKIT_PORT = 7880  # the server's default HTTP/WebSocket port
+LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
+
+
+class UrlError(ValueError):
+    """A URL no LiveKit client could use; the message says why."""
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str  # as written: ws, wss, http or https
+    host: str
+    port: int  # explicit, else the scheme's default
+    explicit_port: bool = True
+    path: str = ""
+    query: str = ""
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme in ("wss", "https")
+
+    @property
+    def netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def http_base(self) -> str:
+        """The server API's base URL (what livekit-api posts /twirp/... to)."""
+        return f"{'https' if self.tls else 'http'}://{self.netloc}"
+
+    @property
+    def ws_base(self) -> str:
+        """The signalling base URL (what clients open /rtc on)."""
+        return f"{'wss' if self.tls else 'ws'}://{self.netloc}"
+
+    @property
+    def host_kind(self) -> str:
+        return host_kind(self.host)
+
+
+def parse_url(url: str) -> Target:
+    """The target of a LiveKit URL (surrounding whitespace ignored); UrlError says what is wrong."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise UrlError(f"the URL {url.strip()!r} does not parse: {exc}") from None
+    if parts.scheme not in SCHEMES:
+        raise UrlError(f"scheme {parts.scheme or '(none)'!r} is not one of ws, wss, http, https")
+    if not parts.hostname:
+        raise UrlError(f"the URL {url.strip()!r} has no host")
+    default = 443 if parts.scheme in ("wss", "https") else 80
+    return Target(parts.scheme, parts.hostname, port or default, explicit_port=port is not None,
+                  path=parts.path, query=parts.query or parts.fragment)
+
+
+def target(ctx: Context) -> Target | None:
+    """The resolved URL's target, or None when there is none usable (LK201/LK202 say why)."""
+    url = livekit_settings(ctx).url
+    if not url:
+        return None
+    try:
+        return parse_url(url)
+    except UrlError:
+        return None
+
+
+def is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
+def host_kind(host: str) -> str:
+    """'loopback', 'private' or 'public' for an address or host name.
+
+    A DNS name other than localhost counts as public: clients may come from anywhere.
+    """
+    name = host.strip("[]").lower()
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return "loopback"
+    try:
+        ip = ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        return "public"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_private or ip.is_link_local:
+        return "private"
+    return "public"
+
+
+def net_timeout(ctx: Context) -> float:
+    return float(ctx.option("net_timeout", DEFAULT_NET_TIMEOUT))
+
+
+def ssl_context(ctx: Context) -> "ssl.SSLContext":
+    """The system's trust store plus --ca-file, as clients would verify the server."""
+    import ssl
+
+    def build() -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        ca_file = ctx.option("ca_file")
+        if ca_file:
+            context.load_verify_locations(cafile=str(ca_file))
+        return context
+
+    return ctx.memo("net.ssl_context", build)

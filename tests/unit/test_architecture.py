@@ -1,0 +1,67 @@
+"""The layering docs/architecture.md promises, checked on the source: who may import whom,
+and no module grown past the size where it holds several modules' worth."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINE, CHECKS = ROOT / "diagnose", ROOT / "checks"
+AREA_MODULES = sorted(p for p in CHECKS.glob("*.py") if p.stem not in ("__init__", "builtin"))
+MAX_LINES = 400
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute module names a file imports (relative imports resolved against its package)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(ENGINE.rglob("*.py")), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_engine_imports_nothing_livekit_specific(path):
+    bad = {m for m in imported_modules(path) if m == "livekit" or m.startswith(("livekit.", "livekit_doctor.checks"))}
+    assert bad == set()
+
+
+@pytest.mark.parametrize("path", AREA_MODULES, ids=lambda p: p.name)
+def test_check_modules_import_only_the_plugin_api_the_wing_and_the_code_scan(path):
+    ours = {m for m in imported_modules(path) if m.startswith("livekit_doctor")}
+    allowed = ("livekit_doctor.plugin", "livekit_doctor.checks.plumbing", "livekit_doctor.checks.codescan")
+    assert {m for m in ours if not m.startswith(allowed)} == set()
+
+
+def test_plumbing_holds_no_checks():
+    for path in (CHECKS / "plumbing").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        decorated = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     and any("check" in ast.unparse(d) for d in n.decorator_list)]
+        assert decorated == [], path.name
+
+
+@pytest.mark.parametrize("path", sorted([*ENGINE.rglob("*.py"), *CHECKS.rglob("*.py")]),
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_no_module_over_the_size_limit(path):
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= MAX_LINES
+
+
+def test_every_package_folder_is_installed():
+    """setup.cfg lists packages explicitly (package_dir maps the folders): a new subpackage must be listed."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    listed = set(cfg["options"]["packages"].split())
+    on_disk = {"livekit_doctor" + ("." + ".".join(p.parent.relative_to(ENGINE).parts) if p.parent != ENGINE else "")
+               for p in ENGINE.rglob("__init__.py")}
+    on_disk |= {"livekit_doctor.checks" + ("." + ".".join(p.parent.relative_to(CHECKS).parts) if p.parent != CHECKS
+                                           else "") for p in CHECKS.rglob("__init__.py")}
+    assert on_disk == listed
