@@ -46,12 +46,16 @@ def payload(ctx: Context) -> dict[str, Any]:
     return json.loads(raw) if raw else dict(DEFAULT_PAYLOAD)
 
 
-def related_findings(ctx: Context) -> list[str]:
-    """SDK and code-scan problems this run found: the usual reasons an endpoint answers 500."""
-    found = []
+def related_problems(ctx: Context) -> list[Result]:
+    """SDK and code-scan problems this run found, failures first: the usual reasons an endpoint answers 500."""
     relevant = [r for r in ctx.results.values()
-                if r.check_id.startswith(("LK1", "LK3")) and r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
-    for result in sorted(relevant, key=lambda r: (-r.status.severity, r.check_id)):  # failures first
+                if r.area in ("sdk", "code") and r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
+    return sorted(relevant, key=lambda r: (-r.status.severity, r.check_id))
+
+
+def finding_lines(problems: list[Result]) -> list[str]:
+    found = []
+    for result in problems:
         if result.locations:
             found += [f"{loc.path}:{loc.line}: {loc.message}" for loc in result.locations[:3]]
         else:
@@ -78,7 +82,8 @@ async def call_endpoint(ctx: Context) -> dict[str, Any]:
     return await ctx.amemo("app.endpoint", post)
 
 
-@check("LK502", "App session endpoint", area="session", after=("area:sdk", "area:code"), timeout=30)
+@check("LK502", "App session endpoint", area="session", after=("area:sdk", "area:code"),
+       explained_by=("LK401", "LK402", "LK403", "LK404", "LK205"), timeout=30)
 async def app_endpoint(ctx: Context) -> Result:
     """POST to --app-endpoint, find the token and URL, and check that token against the server."""
     import asyncio
@@ -95,11 +100,14 @@ async def app_endpoint(ctx: Context) -> Result:
     status, text = answer["status"], answer["text"]
     facts: dict[str, Any] = {"endpoint": endpoint, "status": status}
     if status >= 300:
-        related = related_findings(ctx)
+        problems = related_problems(ctx)
+        related = finding_lines(problems)
         details = f"the app answered: {' '.join(text.split())[:200]}"
         if related:
+            worst = problems[0].status.severity
             return failed(f"POST {endpoint} -> HTTP {status}; likely cause, found by this run: {related[0]}",
                           details=details + "\nrelated findings:\n" + "\n".join(related), facts=facts,
+                          caused_by=tuple(r.check_id for r in problems if r.status.severity == worst),
                           fix="Fix the findings listed (see their checks), restart the app and run again.")
         return failed(f"POST {endpoint} -> HTTP {status}", details=details, facts=facts,
                       fix="Read the app's log for the exception; run the doctor with --project pointing at the app "

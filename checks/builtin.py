@@ -13,6 +13,11 @@ from pathlib import Path
 from livekit_doctor.plugin import Plugin
 
 AREAS = ("environment", "sdk", "credentials", "tokens", "reachability", "signaling", "session", "app_session", "code")
+# The causal chain the diagnosis ranks root causes by, most fundamental first: environment,
+# interpreter and SDK, credentials, DNS, TCP, TLS, is it LiveKit, server auth, clocks,
+# signalling, media, the app's code, the app's endpoint and its token.
+CHAIN = ("LK0", "LK1", "LK20", "LK401", "LK402", "LK403", "LK404", "LK205", "LK206", "LK405", "LK406", "LK501",
+         "LK3", "LK502", "LK503")
 
 
 def _docs_dir() -> Path:
@@ -29,6 +34,7 @@ def _plugin() -> Plugin:
         options=tuple(opt for module in modules for opt in getattr(module, "OPTIONS", ())),
         docs_dir=_docs_dir(),
         docs_url="docs/checks",  # reports link to the page as it sits in the project's repository
+        chain=CHAIN,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import stat
+from pathlib import Path
 
 from livekit_doctor.checks.plumbing.options import settings_options
 from livekit_doctor.checks.plumbing.settings import DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings
@@ -68,7 +69,7 @@ def server_url(ctx: Context) -> Result:
     """The URL parses, has a LiveKit scheme, no path or query, and its host resolves."""
     s = livekit_settings(ctx)
     if not s.url:
-        return skipped("no URL configured (see LK201)")
+        return skipped("no URL configured (see LK201)", caused_by=("LK201",))
     url = s.url
     if s.raw["url"] != url:
         return failed(f"the URL from {s.sources['url']} has surrounding whitespace or a newline",
@@ -112,6 +113,12 @@ def _damage(value: str) -> str | None:
     return None
 
 
+def _in_home(path: Path, ctx: Context) -> bool:
+    """A developer's own checkout: the default 0644 of a .env there is not a finding (a server's is)."""
+    home = ctx.env.get("HOME")
+    return bool(home) and path.resolve().is_relative_to(Path(home).resolve())
+
+
 def looks_like_secret(value: str) -> bool:
     return len(value) >= 32 and not value.startswith("API")
 
@@ -125,7 +132,7 @@ def key_and_secret(ctx: Context) -> Result:
     """Whitespace or quotes inside values, short or dev secrets, swapped values, a .env others can read."""
     s = livekit_settings(ctx)
     if not (s.api_key and s.api_secret):
-        return skipped("no API key and secret configured (see LK201)")
+        return skipped("no API key and secret configured (see LK201)", caused_by=("LK201",))
     problems, warnings = [], []
     for name in ("api_key", "api_secret"):
         damage = _damage(s.raw[name])
@@ -140,7 +147,7 @@ def key_and_secret(ctx: Context) -> Result:
         problems.append(f"the dev keys (devkey/secret) are used with {t.host}: anyone who knows them can mint tokens")
     elif len(secret) < 32 and not dev and not problems:
         warnings.append(f"the secret is {len(secret)} characters; the server wants at least 32")
-    if s.env_file is not None and s.env_file.is_file():
+    if s.env_file is not None and s.env_file.is_file() and not _in_home(s.env_file, ctx):
         mode = s.env_file.stat().st_mode
         if mode & (stat.S_IRGRP | stat.S_IROTH):
             warnings.append(f"{s.env_file} is readable by other users (mode {stat.filemode(mode)})")

@@ -20,7 +20,7 @@ CERT_WARN_DAYS = 14
 
 def _need_target(ctx: Context) -> Target | Result:
     t = target(ctx)
-    return t if t is not None else skipped("no usable server URL (see LK201/LK202)")
+    return t if t is not None else skipped("no usable server URL (see LK201/LK202)", caused_by=("LK201", "LK202"))
 
 
 @check("LK401", "DNS", area="reachability", timeout=15)
@@ -51,7 +51,7 @@ CONNECT_CAUSES = {
 }
 
 
-@check("LK402", "TCP connect", area="reachability", needs=("LK401",), timeout=15)
+@check("LK402", "TCP connect", area="reachability", needs=("LK401",), explained_by=("LK004",), timeout=15)
 async def tcp_check(ctx: Context) -> Result:
     """Connect to each address on the URL's port: refused, timed out and unreachable differ."""
     t = _need_target(ctx)

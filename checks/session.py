@@ -219,7 +219,8 @@ async def _session(ctx: Context, api: "lkapi.LiveKitAPI", rooms: list[Any], room
         raise StepFailed("list participants", f"the server lists {identities or 'nobody'}, not doctor-a and doctor-b")
 
 
-@check("LK501", "Media round-trip", area="session", needs=("LK205", "LK405"), after=("LK406",), timeout=40)
+@check("LK501", "Media round-trip", area="session", needs=("LK205", "LK405"), after=("LK406",),
+       explained_by=("LK406",), timeout=40)
 async def round_trip(ctx: Context) -> Result:
     """Two participants in a fresh room: a 440 Hz tone from A heard by B, a data round-trip, cleanup."""
     try:

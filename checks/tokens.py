@@ -14,7 +14,7 @@ from livekit_doctor.checks.plumbing.http_client import client_session
 from livekit_doctor.checks.plumbing.server_api import classify, list_rooms, quoted, validate
 from livekit_doctor.checks.plumbing.settings import livekit_settings
 from livekit_doctor.checks.plumbing.target import target
-from livekit_doctor.checks.plumbing.tokens import admin_grants, inspect_token, join_grants, mint
+from livekit_doctor.checks.plumbing.tokens import LEEWAY, admin_grants, inspect_token, join_grants, mint
 from livekit_doctor.plugin import Context, Result, check, failed, passed, shorten, skipped, warned
 
 SKEW_WARN = 5.0  # seconds
@@ -25,7 +25,7 @@ def token_round_trip(ctx: Context) -> Result:
     """Mint a join token with the configured key and secret and verify it as the server would."""
     s = livekit_settings(ctx)
     if not (s.api_key and s.api_secret):
-        return skipped("no API key and secret to mint with (see LK201)")
+        return skipped("no API key and secret to mint with (see LK201)", caused_by=("LK201",))
     try:
         token = mint(s.api_key, s.api_secret, identity="livekit-doctor", video=join_grants("doctor-probe"))
     except Exception as exc:  # PyJWT refuses some key material
@@ -40,8 +40,11 @@ def token_round_trip(ctx: Context) -> Result:
                   facts=facts)
 
 
+NETWORK = ("LK401", "LK402", "LK403", "LK404")
 
-@check("LK205", "Server accepts tokens", area="credentials", needs=("LK204", "LK202"), timeout=10)
+
+@check("LK205", "Server accepts tokens", area="credentials", needs=("LK204", "LK202"), after=("LK206",),
+       explained_by=("LK203", *NETWORK), timeout=10)
 async def server_accepts(ctx: Context) -> Result:
     """A join token on /rtc/validate and an admin token on Twirp ListRooms, with the cause of any refusal."""
     s = livekit_settings(ctx)
@@ -62,11 +65,13 @@ async def server_accepts(ctx: Context) -> Result:
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
         return failed(f"cannot reach {base}: {type(exc).__name__}: {exc}", fix="See LK401-LK404 for the layer that fails.")
     facts = {"validate_status": v_status, "list_rooms_status": t_status, "key": shorten(key)}
+    skew = ctx.results.get("LK206")
     for what, status, body in (("ListRooms", t_status, t_body), ("/rtc/validate", v_status, v_body)):
         if status in (401, 403):
             why = classify(status, body)
+            clock = why.timing and skew is not None and skew.status.severity > 0  # LK206 measured the cause
             return failed(f"{what} refused (HTTP {status}): {why.cause}", fix=why.fix, facts=facts,
-                          details=quoted(body, join, admin))
+                          details=quoted(body, join, admin), caused_by=("LK206",) if clock else ())
     if t_status != 200:
         why = classify(t_status, t_body)
         return failed(f"ListRooms answered HTTP {t_status}: {why.cause}", fix=why.fix, facts=facts,
@@ -87,7 +92,7 @@ def skew_seconds(date_header: str, sent: float, received: float) -> float:
     return server - (sent + received) / 2
 
 
-@check("LK206", "Clock skew", area="credentials", needs=("LK202",), timeout=10)
+@check("LK206", "Clock skew", area="credentials", needs=("LK202",), explained_by=NETWORK, timeout=10)
 async def clock_skew(ctx: Context) -> Result:
     """Compare this machine's clock with the server's Date header: tokens carry nbf = now."""
     import asyncio
@@ -109,7 +114,9 @@ async def clock_skew(ctx: Context) -> Result:
     facts: dict[str, Any] = {"skew_seconds": round(skew, 1), "server_date": date}
     if abs(skew) > SKEW_WARN:
         behind = skew < 0
-        return warned(
+        # past the server's leeway, fresh tokens are refused (behind) or short ones expire at once (ahead)
+        make = failed if abs(skew) > LEEWAY else warned
+        return make(
             f"the server's clock is {abs(skew):.0f} s {'behind' if behind else 'ahead of'} this machine",
             details="Tokens carry nbf = the minting machine's now and the server allows 60 s of leeway: "
                     + ("a server running behind rejects fresh tokens as 'not valid yet'." if behind

@@ -23,6 +23,8 @@ class Check:
     needs: tuple[str, ...] = ()
     timeout: float = 10.0
     after: tuple[str, ...] = ()  # run after these when selected, whatever their result; "area:NAME" = that area
+    explained_by: tuple[str, ...] = ()  # when one of these has a problem, a problem here is its consequence
+    layer: int = 0  # place on the plugin's causal chain (from Plugin.chain at registration)
     plugin: str = ""
     docs_dir: Path | None = None  # filled in at registration from the plugin's declaration
     docs_url: str = ""
@@ -83,16 +85,20 @@ def check(
     needs: tuple[str, ...] | list[str] = (),
     timeout: float = 10.0,
     after: tuple[str, ...] | list[str] = (),
+    explained_by: tuple[str, ...] | list[str] = (),
 ) -> Callable[[CheckFunc], Check]:
     """Decorator turning a function `(ctx) -> Result` (sync or async) into a Check.
 
     `needs`: run after these and skip when one did not pass; `after`: only run after them
-    (check IDs, or "area:NAME" for every selected check of that area). The registry rejects
-    unknown IDs and cycles when it loads.
+    (check IDs, or "area:NAME" for every selected check of that area). `explained_by`: check IDs
+    that are preconditions without being `needs` (so this check need not wait for them): when one
+    of them has a problem, a problem here is reported as its consequence, not as a headline. The
+    registry rejects unknown IDs and cycles when it loads.
     """
 
     def wrap(func: CheckFunc) -> Check:
-        return Check(id=id, title=title, area=area, func=func, needs=tuple(needs), timeout=timeout, after=tuple(after))
+        return Check(id=id, title=title, area=area, func=func, needs=tuple(needs), timeout=timeout, after=tuple(after),
+                     explained_by=tuple(explained_by))
 
     return wrap
 
@@ -110,4 +116,5 @@ class Plugin:
     options: tuple[Any, ...] = ()  # click.Option objects
     docs_dir: Path | None = None
     docs_url: str = ""
+    chain: tuple[str, ...] = ()  # check-ID prefixes from the most fundamental layer up (the diagnosis ranks by it)
     builtin: bool = field(default=False)

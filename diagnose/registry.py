@@ -126,6 +126,9 @@ def graph_problems(checks: dict[str, Check]) -> list[tuple[str, list[str]]]:
         for need in chk.needs:
             if need not in checks:
                 problems.append((f"{chk.id} needs {need}, which no plugin provides", [chk.id]))
+        for cause in chk.explained_by:
+            if cause not in checks:
+                problems.append((f"{chk.id} is explained by {cause}, which no plugin provides", [chk.id]))
         for entry in chk.after:
             if entry.startswith(AREA_PREFIX):
                 if entry[len(AREA_PREFIX):] not in areas:
@@ -170,9 +173,9 @@ def _normalise(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def plugin_from_object(name: str, obj: Any, *, builtin: bool = False) -> Plugin:
-    """Accept a module (CHECKS, OPTIONS, DOCS_DIR, DOCS_URL), a Plugin, a Check, or a list of Checks.
+    """Accept a module (CHECKS, OPTIONS, DOCS_DIR, DOCS_URL, CHAIN), a Plugin, a Check, or a list of Checks.
 
-    The plugin's docs location is stamped on each of its checks here, once.
+    The plugin's docs location and each check's layer on its causal chain are stamped here, once.
     """
     if isinstance(obj, Plugin):
         plugin = obj
@@ -181,14 +184,25 @@ def plugin_from_object(name: str, obj: Any, *, builtin: bool = False) -> Plugin:
     elif isinstance(obj, types.ModuleType):
         docs = getattr(obj, "DOCS_DIR", None)
         plugin = Plugin(name=name, checks=tuple(getattr(obj, "CHECKS", ())), options=tuple(getattr(obj, "OPTIONS", ())),
-                        docs_dir=Path(docs) if docs else None, docs_url=getattr(obj, "DOCS_URL", ""))
+                        docs_dir=Path(docs) if docs else None, docs_url=getattr(obj, "DOCS_URL", ""),
+                        chain=tuple(getattr(obj, "CHAIN", ())))
     elif isinstance(obj, (list, tuple)):
         plugin = Plugin(name=name, checks=tuple(obj))
     else:
         raise TypeError(f"entry point gives {type(obj).__name__}, expected a module, Plugin or Check")
-    checks = tuple(dataclasses.replace(c, plugin=name, docs_dir=plugin.docs_dir, docs_url=plugin.docs_url)
+    checks = tuple(dataclasses.replace(c, plugin=name, docs_dir=plugin.docs_dir, docs_url=plugin.docs_url,
+                                       layer=chain_layer(c.id, plugin.chain))
                    for c in plugin.checks)
     return dataclasses.replace(plugin, name=name, checks=checks, builtin=builtin)
+
+
+UNCHAINED = 1000  # checks of plugins that declare no chain rank after every chained one
+
+
+def chain_layer(check_id: str, chain: tuple[str, ...]) -> int:
+    """Index of the longest chain prefix the ID starts with (LK404 in ("LK4", "LK404") is layer 1)."""
+    matches = [(len(prefix), i) for i, prefix in enumerate(chain) if check_id.startswith(prefix)]
+    return max(matches)[1] if matches else UNCHAINED
 
 
 def _distribution(ep: EntryPoint) -> str | None:

@@ -51,6 +51,8 @@ class Result:
     docs: str = ""
     duration: float = 0.0
     traceback: str = ""
+    caused_by: tuple[str, ...] = ()  # check IDs whose problem this one is a consequence of
+    layer: int = 0  # place on the plugin's causal chain: lower is more fundamental (stamped by the runner)
 
     def replace(self, **changes: Any) -> "Result":
         return dataclasses.replace(self, **changes)
@@ -60,6 +62,7 @@ class Result:
         data["status"] = self.status.value
         data["locations"] = [dataclasses.asdict(loc) for loc in self.locations]  # JSON's shape, for round-trips
         data["duration"] = round(self.duration, 4)
+        data["caused_by"] = list(self.caused_by)
         return data
 
     @classmethod
@@ -67,6 +70,7 @@ class Result:
         data = dict(data)
         data["status"] = Status(data["status"])
         data["locations"] = tuple(Location(**loc) for loc in data.get("locations", ()))
+        data["caused_by"] = tuple(data.get("caused_by", ()))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

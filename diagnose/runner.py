@@ -112,17 +112,31 @@ def _stamp(result: Result, chk: Check, duration: float) -> Result:
         plugin=chk.plugin,
         docs=chk.docs_ref,
         duration=duration,
+        layer=chk.layer,
     )
 
 
-def _blocking_need(chk: Check, ctx: Context, selected: set[str]) -> str | None:
+def _blocked(chk: Check, ctx: Context, selected: set[str]) -> Result | None:
+    """A skip naming the first need that did not pass (its consequence, for the diagnosis), or None."""
     for need in chk.needs:
         if need not in selected:
-            return f"skipped: needs {need}, which is not selected"
+            return skipped(f"skipped: needs {need}, which is not selected")
         status = ctx.results[need].status
         if status in (Status.FAIL, Status.ERROR, Status.SKIP):
-            return f"skipped: {need} {'was skipped' if status is Status.SKIP else status.value + 'ed'}"
+            why = "was skipped" if status is Status.SKIP else status.value + "ed"
+            return skipped(f"skipped: {need} {why}", caused_by=(need,))
     return None
+
+
+def link_causes(results: list[Result], checks: Sequence[Check]) -> list[Result]:
+    """Add each check's static `explained_by` that has a problem in this run to a problem's `caused_by`."""
+    problem = {r.check_id for r in results if r.status.severity > 0}
+    explained = {c.id: c.explained_by for c in checks}
+    out = []
+    for r in results:
+        extra = tuple(c for c in explained.get(r.check_id, ()) if c in problem and c not in r.caused_by)
+        out.append(r.replace(caused_by=r.caused_by + extra) if extra and r.status.severity > 0 else r)
+    return out
 
 
 async def run_checks(
@@ -144,8 +158,8 @@ async def run_checks(
         for need in (*chk.needs, *chk.after):  # `after` only orders: its result never skips this check
             if need in done:
                 await done[need].wait()
-        reason = _blocking_need(chk, ctx, selected)
-        result = _stamp(skipped(reason), chk, 0.0) if reason else await run_check(chk, ctx, grace)
+        blocked = _blocked(chk, ctx, selected)
+        result = _stamp(blocked, chk, 0.0) if blocked else await run_check(chk, ctx, grace)
         ctx.results[chk.id] = result
         done[chk.id].set()
         if on_result is not None:
@@ -169,7 +183,7 @@ async def run_checks(
             ctx.results[cid] = _stamp(errored(why), by_id[cid], time.perf_counter() - start)
             if on_result is not None:  # shown like every other result, not only in the report
                 on_result(ctx.results[cid])
-    run.results = [ctx.results[c.id] for c in checks]
+    run.results = link_causes([ctx.results[c.id] for c in checks], checks)
     run.duration = time.perf_counter() - start
     return run
 

@@ -18,9 +18,16 @@ class Rejection:
     cause: str
     fix: str
 
+    @property
+    def timing(self) -> bool:
+        """A refusal about time (expired, not valid yet): clock skew may be the real cause."""
+        return "expired" in self.cause or "not valid yet" in self.cause
+
 
 # (substring of the server's answer, cause, fix); both server generations' wording (see livekit-facts)
 CAUSES = (
+    ("signing method", "the server accepts only HS256 tokens: this one is signed with another algorithm",
+     "Mint with HS256, as every LiveKit SDK does (jwt.encode(..., algorithm='HS256'))."),
     ("invalid api key", "the server does not know this API key",
      "Use a key listed in the server's `keys:` (or LIVEKIT_KEYS); LiveKit Cloud keys belong to one project."),
     ("signature is invalid", "wrong API secret: the server's signature check failed",
@@ -45,6 +52,44 @@ CAUSES = (
     ("invalid authorization token", "the server could not parse the token",
      "Send the JWT as it was minted (no quotes, no 'Bearer ' inside it)."),
 )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The server's answer to one call made with a token: did the token pass, and in the server's words why."""
+
+    accepted: bool
+    text: str  # "accepted", what the service added after accepting, or the cause of the refusal
+    warn: bool = False  # accepted, but what the token is for will not work as it stands
+
+
+def judge_validate(status: int, body: str) -> Verdict:
+    """/rtc/validate's answer for a join token."""
+    if status == 200:
+        return Verdict(True, "accepted")
+    if status == 404 and "room does not exist" in body:
+        return Verdict(True, f"but {classify(status, body).cause}", warn=True)
+    return Verdict(False, classify(status, body).cause)
+
+
+def judge_twirp(status: int, body: str) -> Verdict:
+    """A Twirp call's answer: any answer other than unauthenticated/permission_denied means the token's
+    auth passed (a missing room, or a service that needs Redis on a single node, is the service speaking)."""
+    import json
+
+    if status == 200:
+        return Verdict(True, "accepted")
+    try:
+        data = json.loads(body)
+        code, msg = str(data.get("code", "")), " ".join(str(data.get("msg", "")).split())
+    except (ValueError, AttributeError):
+        code, msg = "", ""
+    if code and code not in ("unauthenticated", "permission_denied", "bad_route", "malformed"):
+        msg = msg.removeprefix("twirp error unknown: ")
+        if "redis required" in msg:
+            return Verdict(True, f"auth passed; the service itself needs Redis: {msg!r}")
+        return Verdict(True, f"auth passed; the service answered {code}: {msg!r}")
+    return Verdict(False, classify(status, body).cause)
 
 
 def quoted(body: str, *tokens: str) -> str:
@@ -79,3 +124,9 @@ async def twirp(session: "aiohttp.ClientSession", base: str, token: str, method:
 
 async def list_rooms(session: "aiohttp.ClientSession", base: str, token: str) -> tuple[int, str]:
     return await twirp(session, base, token, "ListRooms")
+
+
+async def server_date(session: "aiohttp.ClientSession", base: str) -> str | None:
+    """The Date header of GET / (the server's clock, 1 s resolution)."""
+    async with session.get(f"{base}/") as resp:
+        return resp.headers.get("Date")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from livekit_doctor import PRODUCT
+from livekit_doctor.diagnosis import Diagnosis, diagnose
 from livekit_doctor.errors import UsageError
 from livekit_doctor.product import Product
 from livekit_doctor.result import Location, Result
@@ -19,7 +20,8 @@ from livekit_doctor.summary import exit_code, verdict
 if TYPE_CHECKING:
     from livekit_doctor.redact import Redactor
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the diagnosis, and caused_by/layer on each result
+READABLE_VERSIONS = (1, 2)  # a version-1 run is diagnosed from its results (no causes recorded)
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -46,6 +48,10 @@ class RunDocument:
     @property
     def verdict(self) -> str:
         return verdict(self.results)
+
+    @property
+    def diagnosis(self) -> Diagnosis:
+        return diagnose(self.results)
 
     @property
     def exit_code(self) -> int:
@@ -76,6 +82,7 @@ class RunDocument:
             "timed_out": self.timed_out,
             "warnings": list(self.warnings),
             "explanations": dict(self.explanations),
+            "diagnosis": self.diagnosis.to_dict(),
             "results": [r.to_dict() for r in self.results],
         }
 
@@ -83,7 +90,7 @@ class RunDocument:
     def from_dict(cls, data: Any) -> "RunDocument":
         if not isinstance(data, dict) or "results" not in data or "schema_version" not in data:
             raise DocumentError("not a saved run (no schema_version and results)")
-        if data["schema_version"] != SCHEMA_VERSION:
+        if data["schema_version"] not in READABLE_VERSIONS:
             raise DocumentError(f"schema_version {data['schema_version']} is not supported "
                                 f"(this version reads {SCHEMA_VERSION}); upgrade {PRODUCT.name}")
         try:

@@ -17,12 +17,17 @@ def _body(result: Result) -> str:
 
 def render(doc: RunDocument) -> str:
     warn_fails = FAIL_ON[doc.fail_on] <= Status.WARN.severity
+    consequence_of = doc.diagnosis.consequence_of
     counts = {"failures": 0, "errors": 0, "skipped": 0}
     name = doc.product.name
     suite = ET.Element("testsuite", name=name, timestamp=doc.started_at_text, hostname=doc.host)
     for result in doc.results:
         case = ET.SubElement(suite, "testcase", classname=f"{name}.{result.area or 'checks'}",
                              name=f"{result.check_id} {result.title}", time=f"{result.duration:.3f}")
+        root = consequence_of.get(result.check_id)
+        if root:  # a consequence: CI shows it, marked, so that the root cause is the one read first
+            ET.SubElement(ET.SubElement(case, "properties"), "property", name="consequence_of", value=root)
+            result = result.replace(summary=f"consequence of {root}: {result.summary}")
         if result.status is Status.FAIL or (result.status is Status.WARN and warn_fails):
             counts["failures"] += 1
             ET.SubElement(case, "failure", message=result.summary, type=result.status.value).text = _body(result)

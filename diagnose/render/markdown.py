@@ -36,9 +36,11 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
-def _problem_section(result: Result, why: str, prog: str) -> str:
-    parts = [f"### {MARK[result.status]} {result.check_id}: {result.title}", "",
-             f"**What was seen:** {result.summary}"]
+def _problem_section(result: Result, why: str, prog: str, root: str | None) -> str:
+    parts = [f"### {MARK[result.status]} {result.check_id}: {result.title}", ""]
+    if root:
+        parts += [f"_A consequence of {root}: fix that first._", ""]
+    parts.append(f"**What was seen:** {result.summary}")
     if result.details:
         parts += ["", fenced(result.details, "text")]
     if result.locations:
@@ -49,6 +51,36 @@ def _problem_section(result: Result, why: str, prog: str) -> str:
         parts += ["", f"**Fix:** {result.fix}"]
     parts += ["", f"**Docs:** `{prog} explain {result.check_id}`" + (f" ({result.docs})" if result.docs else "")]
     return "\n".join(parts)
+
+
+def _diagnosis(doc: RunDocument) -> str:
+    """Root causes in the order to fix them, each with its fix and what it explains; then the rest."""
+    diagnosis = doc.diagnosis
+    if not diagnosis.root_causes and not diagnosis.independent:
+        return "Nothing to fix: no check failed or warned."
+    by_id = {r.check_id: r for r in doc.results}
+    parts = []
+    for n, cause in enumerate(diagnosis.root_causes, 1):
+        root = by_id[cause.check_id]
+        lines = [f"{n}. **{MARK[root.status]} {root.check_id} {root.title}:** {root.summary}"]
+        if root.fix:
+            lines.append(f"   - **Fix:** {' '.join(root.fix.split())}")
+        if cause.consequences:
+            lines.append("   - **Explains:** " + "; ".join(f"{c} {by_id[c].title} ({by_id[c].status.value})"
+                                                         for c in cause.consequences))
+        if cause.skipped:
+            lines.append("   - **Skipped because of it:** " + ", ".join(cause.skipped))
+        parts.append("\n".join(lines))
+    if diagnosis.independent:
+        parts.append("Independent warnings:\n\n" + "\n".join(
+            f"- {MARK[by_id[c].status]} {c} {by_id[c].title}: {by_id[c].summary}" for c in diagnosis.independent))
+    return "\n\n".join(parts)
+
+
+def _problems_in_diagnosis_order(doc: RunDocument) -> list[Result]:
+    diagnosis, by_id = doc.diagnosis, {r.check_id: r for r in doc.results}
+    ordered = [cid for cause in diagnosis.root_causes for cid in (cause.check_id, *cause.consequences)]
+    return [by_id[cid] for cid in (*ordered, *diagnosis.independent)]
 
 
 def _environment(doc: RunDocument) -> str:
@@ -96,12 +128,15 @@ def render(doc: RunDocument, *, include_run: bool = True) -> str:
     ]
     if doc.warnings:
         sections.append("\n".join(f"> **warning:** {w}" for w in doc.warnings))
+    sections.insert(2, "## Diagnosis\n\n" + _diagnosis(doc))
     sections += ["## Summary", table(["status", "ID", "check", "summary", "duration"],
                                      [[MARK[r.status], r.check_id, r.title, r.summary, f"{r.duration * 1000:.0f} ms"]
                                       for r in doc.results])]
-    problems = [r for r in doc.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
+    consequence_of = doc.diagnosis.consequence_of
     sections.append("## Problems and warnings")
-    sections += [_problem_section(r, doc.explanations.get(r.check_id, ""), doc.product.prog) for r in problems] or ["None."]
+    sections += [_problem_section(r, doc.explanations.get(r.check_id, ""), doc.product.prog,
+                                  consequence_of.get(r.check_id))
+                 for r in _problems_in_diagnosis_order(doc)] or ["None."]
     sections += ["## Environment", _environment(doc), "## Configuration", _configuration(doc),
                  "## Timings", _timings(doc)]
     if include_run:

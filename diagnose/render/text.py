@@ -50,6 +50,37 @@ def render(doc: RunDocument) -> str:
     return "\n".join(blocks) + "\n"
 
 
+def _titled(result: Result) -> str:
+    return f"{result.check_id} {result.title}"
+
+
+def diagnosis_block(doc: RunDocument) -> str:
+    """Root causes first, each with its fix and what it explains; then the independent warnings.
+
+    The same text on every run for the same setup: it does not depend on the order checks finished in.
+    """
+    diagnosis = doc.diagnosis
+    if not diagnosis.root_causes and not diagnosis.independent:
+        return ""
+    by_id = {r.check_id: r for r in doc.results}
+    lines = ["Diagnosis (fix the first root cause first):"]
+    for n, cause in enumerate(diagnosis.root_causes, 1):
+        root = by_id[cause.check_id]
+        lines.append(f"  {n}. {LABEL[root.status][0]} {_titled(root)}: {root.summary}")
+        if root.fix:
+            lines.append(_indent("fix: " + root.fix, "     "))
+        if cause.consequences:
+            lines.append("     explains: " + "; ".join(f"{_titled(by_id[c])} ({by_id[c].status.value})"
+                                                      for c in cause.consequences))
+        if cause.skipped:
+            lines.append("     skipped because of it: " + ", ".join(cause.skipped))
+    for cid in diagnosis.independent:
+        r = by_id[cid]
+        lines.append(f"  also: {LABEL[r.status][0]} {_titled(r)}: {r.summary}")
+    return "\n".join(lines)
+
+
 def footer(doc: RunDocument) -> str:
     tail = " (interrupted)" if doc.interrupted else " (run timed out)" if doc.timed_out else ""
-    return f"\n{doc.verdict} in {doc.duration:.2f} s{tail}"
+    block = diagnosis_block(doc)
+    return ("\n" + block if block else "") + f"\n{doc.verdict} in {doc.duration:.2f} s{tail}"

@@ -96,11 +96,14 @@ def test_clock_skew_for_real_with_faketime(livekit_server, tmp_path):
                            "--format", "json", "--no-snapshot"], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=120)
     r = results(proc)
-    assert r["LK206"]["status"] == "warn"
+    assert r["LK206"]["status"] == "fail"  # past the server's 60 s leeway: every fresh token is refused
     assert r["LK206"]["summary"].startswith("the server's clock is 12") and r["LK206"]["summary"].endswith(
         " s behind this machine")
     assert r["LK205"]["summary"] == ("ListRooms refused (HTTP 401): the token is not valid yet (nbf in the server's "
                                      "future): clock skew")
+    assert r["LK205"]["caused_by"] == ["LK206"]  # the skew is the root cause, the refusal its consequence
+    doc = json.loads(proc.stdout)
+    assert doc["diagnosis"]["root_causes"][0] == {"check_id": "LK206", "consequences": ["LK205"], "skipped": []}
 
 
 @pytest.mark.parametrize("how,cause", [

@@ -75,7 +75,7 @@ def test_json_output_is_a_versioned_document(run_doctor, tmp_path):
     proc = run_doctor("--select", "LK001", "--format", "json", "--output", str(out))
     assert proc.returncode == 0
     doc = json.loads(out.read_text())
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert [(r["check_id"], r["status"]) for r in doc["results"]] == [("LK001", "pass")]
     assert doc["verdict"] == "1 passed"
 

@@ -65,10 +65,17 @@ def test_key_and_secret(tmp_path, files, env, status, summary):
     assert (r.status, r.summary) == (status, summary)
 
 
-def test_dotenv_readable_by_others_warns(tmp_path):
+def test_dotenv_readable_by_others_warns_outside_the_users_home(tmp_path):
     (tmp_path / ".env").write_text(f"LIVEKIT_API_KEY=APIkey1234\nLIVEKIT_API_SECRET={SECRET}\n")
     os.chmod(tmp_path / ".env", 0o644)
-    r = run(key_and_secret, tmp_path)
+    elsewhere = {"HOME": str(tmp_path / "home")}  # a deployed app, e.g. /srv/app/.env
+    r = run(key_and_secret, tmp_path, env=elsewhere)
     assert (r.status, r.summary) == (Status.WARN, f"{tmp_path / '.env'} is readable by other users (mode -rw-r--r--)")
     os.chmod(tmp_path / ".env", 0o600)
-    assert run(key_and_secret, tmp_path).status is Status.PASS
+    assert run(key_and_secret, tmp_path, env=elsewhere).status is Status.PASS
+
+
+def test_dotenv_with_the_default_mode_in_the_developers_home_is_no_warning(tmp_path):
+    (tmp_path / ".env").write_text(f"LIVEKIT_API_KEY=APIkey1234\nLIVEKIT_API_SECRET={SECRET}\n")
+    os.chmod(tmp_path / ".env", 0o644)
+    assert run(key_and_secret, tmp_path).status is Status.PASS  # HOME is tmp_path: the developer's own checkout

@@ -50,8 +50,9 @@ def test_markdown_snapshot_structure():
     tokens = MarkdownIt("commonmark").enable("table").parse(markdown(doc))
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
     assert headings[0] == "LiveKit doctor snapshot"
-    assert headings[1:5] == ["Summary", "Problems and warnings", "❌ fail LK205: Title LK205", "⚠️ warn LK301: Title LK301"]
-    assert headings[5:] == ["💥 error LK405: Title LK405", "Environment", "Configuration", "Timings", "Run data"]
+    assert headings[1:6] == ["Diagnosis", "Summary", "Problems and warnings", "❌ fail LK205: Title LK205",
+                             "💥 error LK405: Title LK405"]  # root causes first, then the independent warning
+    assert headings[6:] == ["⚠️ warn LK301: Title LK301", "Environment", "Configuration", "Timings", "Run data"]
     tables = [i for i, t in enumerate(tokens) if t.type == "table_open"]
     summary_rows = _table_rows(tokens, tables[1])
     assert summary_rows[0] == ["status", "ID", "check", "summary", "duration"]
