@@ -1,4 +1,5 @@
-"""Access tokens: minting them the way the SDKs do, and reading any token in plain words.
+"""Access tokens: minting them the way the SDKs do, reading what people paste, and judging a token
+the way the server and the SDKs' verifiers really do.
 
 Minting uses PyJWT directly (the claims `AccessToken.to_jwt()` writes: HS256, iss = key,
 sub = identity, nbf = now, exp, `video` grants): the same token, without importing
@@ -8,30 +9,18 @@ livekit.api, which keeps the offline checks fast.
 from __future__ import annotations
 
 import time
+import warnings as warnings_module
 from dataclasses import dataclass, field
 from typing import Any
 
 from livekit_doctor.plugin import shorten
 
-LEEWAY = 60  # seconds: what the server and TokenVerifier allow on exp/nbf
-
-GRANT_MEANING = {
-    "roomJoin": "join the room",
-    "room": "which room",
-    "roomCreate": "create and delete rooms",
-    "roomList": "list rooms",
-    "roomAdmin": "moderate the room (participants, tracks, metadata)",
-    "roomRecord": "use egress (recording)",
-    "ingressAdmin": "manage ingress",
-    "canPublish": "publish tracks",
-    "canSubscribe": "subscribe to tracks",
-    "canPublishData": "send data messages",
-    "canPublishSources": "which sources may be published",
-    "canUpdateOwnMetadata": "update own metadata",
-    "hidden": "be hidden from other participants",
-    "recorder": "act as a recorder",
-    "agent": "act as an agent",
-}
+LEEWAY = 60  # seconds: what the server and the Python TokenVerifier allow on exp/nbf
+NODE_LEEWAY = 10  # seconds: the Node TokenVerifier's default clockTolerance
+SERVER_ALGORITHMS = ("HS256",)  # the server's allowedSigningMethods
+HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+TOKEN_FIELDS = ("token", "accessToken", "access_token", "participantToken", "participant_token", "jwt")
+QUERY_FIELDS = ("access_token", "token")
 
 
 def join_grants(room: str) -> dict[str, Any]:
@@ -58,7 +47,7 @@ def mint(api_key: str, api_secret: str, *, identity: str, video: dict[str, Any],
 
 
 class MalformedToken(ValueError):
-    """Not a JWT at all (wrong number of parts, not base64/JSON)."""
+    """Not a JWT at all (wrong number of parts, not base64/JSON), or nothing token-like pasted."""
 
 
 @dataclass
@@ -66,11 +55,13 @@ class TokenInfo:
     header: dict[str, Any]
     claims: dict[str, Any]
     signature: str  # "valid", "invalid", "unchecked"
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the server refuses the token, or a verifier does for a reason it will meet
+    warnings: list[str] = field(default_factory=list)  # accepted today, but fragile or refused by the SDKs' verifiers
 
     @property
     def video(self) -> dict[str, Any]:
-        return self.claims.get("video") or {}
+        video = self.claims.get("video")
+        return video if isinstance(video, dict) else {}
 
 
 def relative(seconds: float) -> str:
@@ -84,9 +75,82 @@ def relative(seconds: float) -> str:
     return " ".join(p for p in parts if p)
 
 
+def extract_token(text: str) -> str:
+    """The JWT inside what people paste: `Bearer <jwt>`, a quoted token, a URL with ?access_token= or
+    token=, a JSON body with a token field, or the token itself. MalformedToken says what was not found."""
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    text = text.strip()
+    for _ in range(2):  # '"Bearer <jwt>"' as well as 'Bearer "<jwt>"'
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
+            text = text[1:-1].strip()
+        if text.lower().startswith("authorization:"):
+            text = text.split(":", 1)[1].strip()
+        if text.lower().startswith("bearer "):
+            text = text[7:].strip()
+    if text.startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MalformedToken(f"the input looks like JSON but does not parse ({exc.msg})") from None
+        found = next((data[k] for k in TOKEN_FIELDS if isinstance(data, dict) and isinstance(data.get(k), str)), None)
+        if found is None:
+            raise MalformedToken(f"the JSON has no token field (looked for {', '.join(TOKEN_FIELDS)})")
+        return extract_token(found)
+    if "://" in text or text.startswith(("?", "/")) or "access_token=" in text or "token=" in text:
+        query = parse_qs(urlsplit(text).query or urlsplit(text).fragment or text.lstrip("?"))
+        found = next((query[k][0] for k in QUERY_FIELDS if query.get(k)), None)
+        if found is None:
+            raise MalformedToken(f"the URL carries no {' or '.join(QUERY_FIELDS)} parameter")
+        return found.strip()
+    return text
+
+
+def _check_times(claims: dict[str, Any], now: float, problems: list[str], warnings: list[str]) -> None:
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if "exp" not in claims:
+        warnings.append("no exp: the server accepts it and it never expires, but the SDKs' TokenVerifier "
+                        "(livekit-api, livekit-server-sdk) refuse a token without exp")
+    elif not isinstance(exp, (int, float)):
+        problems.append(f"exp is not a number ({exp!r}): the server cannot parse the token")
+    elif exp + LEEWAY < now:
+        problems.append(f"expired {relative(now - exp)} ago")
+    elif exp < now:
+        warnings.append(f"expired {relative(now - exp)} ago: the server still accepts it within its {LEEWAY} s "
+                        f"leeway (the Node TokenVerifier allows {NODE_LEEWAY} s)")
+    if isinstance(nbf, (int, float)) and nbf - LEEWAY > now:
+        problems.append(f"not valid yet: nbf is {relative(nbf - now)} in the future (clock skew?)")
+    elif isinstance(nbf, (int, float)) and nbf - NODE_LEEWAY > now:
+        warnings.append(f"nbf is {relative(nbf - now)} in the future: the server accepts it within {LEEWAY} s, "
+                        f"the Node TokenVerifier only within {NODE_LEEWAY} s (clock skew?)")
+
+
+def _check_grants(claims: dict[str, Any], problems: list[str], warnings: list[str]) -> None:
+    from livekit_doctor.checks.plumbing.grants import capabilities
+
+    video = claims.get("video") if isinstance(claims.get("video"), dict) else {}
+    identity = claims.get("sub") or claims.get("jti")
+    if not capabilities(claims):
+        if video.get("roomJoin") is False:
+            problems.append("roomJoin is false: it cannot join a room (the server answers 'permissions denied')")
+        elif video:
+            problems.append(f"no roomJoin: it cannot join room {video.get('room', '(none)')!r} nor call the server "
+                            "API (the server answers 'permissions denied')")
+        else:
+            problems.append("no grants: it cannot join a room nor call the server API")
+    if video.get("roomJoin") and not video.get("room"):
+        problems.append("roomJoin without a room (the server answers 'no room name')")
+    if video.get("roomJoin") and not identity:
+        problems.append("roomJoin without an identity (sub): the server answers 'identity cannot be empty'")
+    if video.get("roomAdmin") and not video.get("room"):
+        warnings.append("roomAdmin without a room: every call naming a room is refused ('permissions denied')")
+
+
 def inspect_token(token: str, *, api_key: str | None = None, api_secret: str | None = None,
                   now: float | None = None) -> TokenInfo:
-    """Decode without trusting; then check times, issuer, grants and (with a secret) the signature."""
+    """Decode without trusting; then judge algorithm, times, issuer, grants and (with a secret) the signature
+    as the server v1.13 and the SDKs' verifiers do."""
     import jwt
 
     token = token.strip()
@@ -96,30 +160,26 @@ def inspect_token(token: str, *, api_key: str | None = None, api_secret: str | N
     except jwt.DecodeError as exc:
         raise MalformedToken(f"not a JWT: {exc}") from None
     now = time.time() if now is None else now
-    problems = []
-    if header.get("alg") != "HS256":
-        problems.append(f"algorithm is {header.get('alg')!r}; LiveKit tokens are HS256")
-    exp, nbf = claims.get("exp"), claims.get("nbf")
-    if not isinstance(exp, (int, float)):
-        problems.append("no exp claim: the server requires one")
-    elif exp + LEEWAY < now:
-        problems.append(f"expired {relative(now - exp)} ago")
-    if isinstance(nbf, (int, float)) and nbf - LEEWAY > now:
-        problems.append(f"not valid yet: nbf is {relative(nbf - now)} in the future (clock skew?)")
-    if api_key and claims.get("iss") != api_key:
-        problems.append(f"issued for API key {shorten(str(claims.get('iss', '')))}, not the configured {shorten(api_key)}")
-    video = claims.get("video") or {}
-    if not video:
-        problems.append("no video grant: it cannot join a room nor call the server API")
-    elif video.get("roomJoin") and not video.get("room"):
-        problems.append("roomJoin without a room")
-    if video.get("roomJoin") and not claims.get("sub"):
-        problems.append("roomJoin without an identity (sub)")
+    problems: list[str] = []
+    warnings: list[str] = []
+    alg = header.get("alg")
+    if alg not in SERVER_ALGORITHMS:
+        problems.append(f"algorithm {alg}: the server accepts only HS256 (it answers 'signing method {alg} is invalid')")
+    _check_times(claims, now, problems, warnings)
+    iss = claims.get("iss")
+    if not iss:
+        problems.append("no iss (API key): the server answers 'invalid API key'")
+    elif api_key and iss != api_key:
+        problems.append(f"issued for API key {shorten(str(iss))}, not the configured {shorten(api_key)}")
+    _check_grants(claims, problems, warnings)
     signature = "unchecked"
     if api_secret:
         try:
-            jwt.decode(token, api_secret, algorithms=["HS256"], options={"verify_exp": False, "verify_nbf": False,
-                                                                         "verify_iat": False, "verify_aud": False})
+            with warnings_module.catch_warnings():  # PyJWT warns about short HS384/HS512 keys on stderr
+                warnings_module.simplefilter("ignore")
+                jwt.decode(token, api_secret, algorithms=[alg if alg in HMAC_ALGORITHMS else "HS256"],
+                           options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
+                                    "verify_aud": False, "verify_iss": False})
             signature = "valid"
         except jwt.InvalidSignatureError:
             signature = "invalid"
@@ -127,12 +187,4 @@ def inspect_token(token: str, *, api_key: str | None = None, api_secret: str | N
         except jwt.InvalidTokenError as exc:
             signature = "invalid"
             problems.append(f"signature not verifiable: {exc}")
-    return TokenInfo(header=header, claims=claims, signature=signature, problems=problems)
-
-
-def describe_grants(video: dict[str, Any]) -> list[str]:
-    lines = []
-    for name, value in video.items():
-        meaning = GRANT_MEANING.get(name, "")
-        lines.append(f"{name} = {value!r}" + (f" ({meaning})" if meaning else ""))
-    return lines
+    return TokenInfo(header=header, claims=claims, signature=signature, problems=problems, warnings=warnings)

@@ -19,9 +19,13 @@ def test_minted_token_verifies_and_reads_back():
 @pytest.mark.parametrize("kwargs,now,problem", [
     ({}, NOW + 3600 + 61, "expired 61 s ago"),
     ({"now": NOW + 600}, NOW, "not valid yet: nbf is 10 min in the future (clock skew?)"),
-    ({"video": {}}, NOW, "no video grant: it cannot join a room nor call the server API"),
-    ({"video": {"roomJoin": True}}, NOW, "roomJoin without a room"),
-    ({"identity": ""}, NOW, "roomJoin without an identity (sub)"),
+    ({"video": {}}, NOW, "no grants: it cannot join a room nor call the server API"),
+    ({"video": {"room": "r", "canPublish": True}}, NOW,
+     "no roomJoin: it cannot join room 'r' nor call the server API (the server answers 'permissions denied')"),
+    ({"video": {"roomJoin": False, "room": "r"}}, NOW,
+     "roomJoin is false: it cannot join a room (the server answers 'permissions denied')"),
+    ({"video": {"roomJoin": True}}, NOW, "roomJoin without a room (the server answers 'no room name')"),
+    ({"identity": ""}, NOW, "roomJoin without an identity (sub): the server answers 'identity cannot be empty'"),
 ])
 def test_token_problems(kwargs, now, problem):
     args = {"identity": "alice", "video": join_grants("r"), "now": NOW, "ttl": 3600} | kwargs
@@ -30,7 +34,7 @@ def test_token_problems(kwargs, now, problem):
 
 
 def test_wrong_secret_and_other_key():
-    token = mint("APIother9999", "t" * 40, identity="a", video=admin_grants(), now=NOW)
+    token = mint("APIother9999", "t" * 40, identity="a", video=admin_grants("r"), now=NOW)
     info = inspect_token(token, api_key=KEY, api_secret=SECRET, now=NOW)
     assert info.signature == "invalid"
     assert info.problems == ["issued for API key API…99, not the configured API…23",
