@@ -83,7 +83,7 @@ async def call_endpoint(ctx: Context) -> dict[str, Any]:
 
 
 @check("LK502", "App session endpoint", area="session", after=("area:sdk", "area:code"),
-       explained_by=("LK401", "LK402", "LK403", "LK404", "LK205"), timeout=30)
+       explained_by=("LK202", "LK401", "LK402", "LK403", "LK404", "LK205"), timeout=30)
 async def app_endpoint(ctx: Context) -> Result:
     """POST to --app-endpoint, find the token and URL, and check that token against the server."""
     import asyncio
@@ -145,12 +145,12 @@ async def app_endpoint(ctx: Context) -> Result:
         problems.append(f"the server at {url} is not reachable ({type(exc).__name__})")
         v_status, v_body = 0, ""
     facts["validate_status"] = v_status
-    if v_status and v_status != 200:
-        problems.append(f"the server at {url} rejects it (HTTP {v_status}): {classify(v_status, v_body).cause}")
+    rejection = classify(v_status, v_body) if v_status and v_status != 200 else None
+    if rejection is not None:
+        problems.append(f"the server at {url} rejects it (HTTP {v_status}): {rejection.cause}")
     if problems:
         return failed(f"the app's token: {'; '.join(problems)}", facts=facts,
-                      fix="Mint the token in the app with the same key/secret the server has (see LK205), "
-                          "a TTL longer than the session, and return the URL clients should use.")
+                      fix=_app_token_fix(problems, rejection, s.sources.get("api_secret", "LIVEKIT_API_SECRET")))
     return passed(f"POST {endpoint} -> {status}: token for {info.claims.get('sub')!r} in room "
                   f"{info.video.get('room')!r} accepted by {url}", facts=facts)
 
@@ -182,6 +182,26 @@ async def app_token_joins(ctx: Context) -> Result:
         except Exception:  # never connected
             pass
     return passed(f"joined room {joined!r} at {url} with the app's token and left")
+
+
+def _app_token_fix(problems: list[str], rejection: Any, secret_source: str) -> str:
+    """The fix for the app's token, for the cause found (the first that applies), not a list of maybes."""
+    text = " ".join(problems)
+    if "signature does not match" in text or (rejection is not None and "secret" in rejection.cause):
+        return (f"The app signs tokens with another secret than the server's: give the app the same "
+                f"LIVEKIT_API_SECRET this run used ({secret_source}) and restart it.")
+    if "API key" in text or (rejection is not None and "API key" in rejection.cause):
+        return "The app mints with an API key the server does not know: give it the server's LIVEKIT_API_KEY."
+    if "expired" in text:
+        return ("Mint each token when the session starts, with a TTL longer than the session: "
+                "api.AccessToken(...).with_ttl(datetime.timedelta(hours=2)); check the app machine's clock.")
+    if "not valid yet" in text:
+        return "The app's clock is ahead of the server's: sync it with NTP (containers use the host's clock)."
+    if "hands out" in text:
+        return "Return the URL clients should use: the server's LIVEKIT_URL (wss:// in production)."
+    if rejection is not None:
+        return rejection.fix
+    return "Mint the token in the app with the key and secret the server has (see LK205) and return the server's URL."
 
 
 def _http_base_or_none(url: str) -> str | None:

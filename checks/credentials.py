@@ -19,6 +19,9 @@ SCHEMES = {
 }
 
 
+LIVEKIT_PATHS = ("/rtc", "/rtc/v1", "/rtc/validate", "/twirp")  # what the SDKs append to the URL themselves
+
+
 def display_value(name: str, value: str | None) -> str:
     """How a setting may be shown anywhere: the secret never, the key shortened."""
     if not value:
@@ -82,6 +85,12 @@ def server_url(ctx: Context) -> Result:
                       else "Use ws[s]://host[:port], e.g. ws://localhost:7880.")
     facts = {"scheme": t.scheme, "host": t.host, "port": t.port if t.explicit_port else None}
     notes = []
+    if t.path.rstrip("/") in LIVEKIT_PATHS:
+        base = f"{t.scheme}://{t.host}" + (f":{t.port}" if t.explicit_port else "")
+        return failed(f"the URL ends in {t.path}, a path the SDKs add themselves: the server SDK posts to "
+                      f"{url.rstrip('/')}/twirp/... and gets 404 (an app endpoint using it answers 500), clients open "
+                      f"{t.path.rstrip('/')}/rtc", facts=facts,
+                      fix=f"Set LIVEKIT_URL={base} (no path) in {s.sources['url']}.")
     if t.path not in ("", "/"):
         notes.append(f"it has a path ({t.path}): the SDKs append /rtc and /twirp themselves, so a path "
                      "only works behind a proxy that strips it")

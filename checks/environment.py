@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import sys
 from importlib import metadata
 
+from livekit_doctor.checks.plumbing.probes import answers_like_livekit, signalling_port
 from livekit_doctor.checks.plumbing.target import target
 from livekit_doctor.plugin import Context, Result, check, passed, warned
 
@@ -96,13 +98,20 @@ def is_livekit_server(name: str, cmdline: list[str]) -> bool:
     return "livekit-server" in first or (os.path.basename(first) == "server" and "livekit" in first)
 
 
+def maybe_livekit_server(name: str, cmdline: list[str]) -> bool:
+    """A binary named `server` anywhere (`go install` to a GOBIN of the user's choice): judged by what answers."""
+    return name == "server" or os.path.basename(cmdline[0] if cmdline else "") == "server"
+
+
 def local_servers() -> list[dict[str, object]]:
     import psutil
 
     found = []
     for proc in psutil.process_iter(["pid", "name", "cmdline", "status"]):
         info = proc.info
-        if not is_livekit_server(info.get("name") or "", info.get("cmdline") or []):
+        name, cmdline = info.get("name") or "", info.get("cmdline") or []
+        named = is_livekit_server(name, cmdline)
+        if not (named or maybe_livekit_server(name, cmdline)):
             continue
         try:
             conns = proc.net_connections(kind="inet")
@@ -110,8 +119,18 @@ def local_servers() -> list[dict[str, object]]:
             addresses = sorted({f"{c.laddr.ip}:{c.laddr.port}" for c in conns if c.status == psutil.CONN_LISTEN})
         except (psutil.AccessDenied, psutil.NoSuchProcess):
             ports, addresses = [], []
+        if not named and info.get("status") != "stopped" and signalling_port("127.0.0.1", ports) is None:
+            continue  # some other program called `server`
         found.append({"pid": info["pid"], "status": info.get("status"), "tcp_listen_ports": ports, "listen": addresses})
     return found
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 @check("LK004", "Local LiveKit server processes", area="environment", timeout=5)
@@ -124,15 +143,36 @@ def servers(ctx: Context) -> Result:
     if not procs:
         return passed("no LiveKit server process on this machine", facts=facts)
     described = "; ".join(f"pid {p['pid']} listening on {', '.join(map(str, p['tcp_listen_ports'])) or 'no TCP port'}" for p in procs)
-    if port is None or t.host_kind != "loopback" or any(port in p["tcp_listen_ports"] for p in procs):
+    if port is None or t.host_kind != "loopback":
         return passed(f"{len(procs)} running: {described}", facts=facts)
     stopped = [p for p in procs if p["status"] == "stopped"]
+    owner = next((p for p in procs if port in p["tcp_listen_ports"]), None)
+    if owner is not None and (owner["status"] == "stopped" or answers_like_livekit(t.host, port)):
+        return passed(f"{len(procs)} running: {described}", facts=facts)  # LK404 names a paused server
+    if owner is None and _accepts(t.host, port):  # something else answers there: LK404 says what
+        return passed(f"{len(procs)} running: {described}", facts=facts)
+    others = [p for proc in procs for p in proc["tcp_listen_ports"] if p != port]
+    http = signalling_port(t.host, others)
+    facts["signalling_port"] = http
+    if owner is not None and http is not None:
+        return warned(f"port {port} belongs to the LiveKit server (pid {owner['pid']}) but is not its signalling "
+                      f"port: that is {http} ({port} is its ICE/TCP, TURN or another service port)", facts=facts,
+                      fix=f"Set LIVEKIT_URL={t.scheme}://{t.host}:{http}: clients and the server SDK talk HTTP and "
+                          f"WebSocket to the signalling port only.")
+    if owner is not None:
+        return passed(f"{len(procs)} running: {described}", facts=facts)
+    if http is not None:
+        url = f"{t.scheme}://{t.host}:{http}"
+        fix = (f"The server's signalling (HTTP/WebSocket) port is {http}: set LIVEKIT_URL={url} "
+               f"(the other ports it listens on are ICE/TCP, TURN or metrics, not for clients' URLs).")
+    else:
+        fix = (f"Point LIVEKIT_URL at the port the server listens on, or start it with port {port} "
+               "(`port:` in its config, 7880 by default).")
     return warned(
         f"{len(procs)} running, none listening on port {port}: {described}",
         facts=facts,
         details="stopped (SIGSTOP) processes: " + ", ".join(str(p["pid"]) for p in stopped) if stopped else "",
-        fix=f"Point LIVEKIT_URL at the port the server listens on, or start it with port {port} "
-        "(`port:` in its config, 7880 by default).",
+        fix=fix,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from livekit_doctor.checks.plumbing.http_client import client_session
 from livekit_doctor.checks.plumbing.options import network_options
-from livekit_doctor.checks.plumbing.probes import connect, dns, elapsed_ms, tls
+from livekit_doctor.checks.plumbing.probes import connect, dns, elapsed_ms, speaks_tls, tls
 from livekit_doctor.checks.plumbing.target import Target, host_kind, net_timeout, target
 from livekit_doctor.plugin import Context, Result, check, failed, passed, skipped, warned
 
@@ -23,7 +23,7 @@ def _need_target(ctx: Context) -> Target | Result:
     return t if t is not None else skipped("no usable server URL (see LK201/LK202)", caused_by=("LK201", "LK202"))
 
 
-@check("LK401", "DNS", area="reachability", timeout=15)
+@check("LK401", "DNS", area="reachability", explained_by=("LK202",), timeout=15)
 async def dns_check(ctx: Context) -> Result:
     """Every address the server's host name resolves to, IPv4 and IPv6, and how long it took."""
     t = _need_target(ctx)
@@ -92,7 +92,8 @@ async def tls_check(ctx: Context) -> Result:
     return passed(f"{summary}, valid {r.days_left:.0f} more days ({r.ms:.1f} ms)", facts=facts)
 
 
-@check("LK404", "HTTP: a LiveKit server answers", area="reachability", needs=("LK402",), timeout=15)
+@check("LK404", "HTTP: a LiveKit server answers", area="reachability", needs=("LK402",), explained_by=("LK004",),
+       timeout=15)
 async def http_check(ctx: Context) -> Result:
     """GET / must answer 200 "OK"; 406 means not ready; anything else is not LiveKit."""
     t = _need_target(ctx)
@@ -123,9 +124,13 @@ async def http_check(ctx: Context) -> Result:
                           "for a stopped process, then the server's log; `kill -CONT <pid>` or restart it.",
                       facts={"timeout_s": timeout})
     except aiohttp.ClientError as exc:
+        if not t.tls and await speaks_tls(t.host, t.port, timeout):
+            return _tls_port(t)
         return failed(f"HTTP request failed: {type(exc).__name__}: {exc}",
                       fix="Something on this port does not speak HTTP; check the port in LIVEKIT_URL.")
     facts = {"status": status, "server_header": server, "first_byte_ms": first_byte, "validate_status": validate_status}
+    if status == 400 and "plain http request was sent to https port" in body.lower():  # nginx's own words
+        return _tls_port(t, facts)
     shown = " ".join(body.split())[:80]
     if status == 200 and body.strip() == "OK" and validate_status == 401:
         return passed(f"GET / -> 200 OK, /rtc/validate asks for a token; first byte in {first_byte:.1f} ms", facts=facts)
@@ -141,6 +146,12 @@ async def http_check(ctx: Context) -> Result:
     return failed(f"something other than a LiveKit server answers at {t.http_base}: {what}", facts=facts,
                   fix="Point LIVEKIT_URL at the LiveKit server itself, or make the proxy forward / and /rtc "
                       "(with WebSocket upgrade) to its port 7880.")
+
+
+def _tls_port(t: Target, facts: dict[str, Any] | None = None) -> Result:
+    secure = f"{'wss' if t.scheme == 'ws' else 'https'}://{t.host}" + (f":{t.port}" if t.explicit_port else "")
+    return failed(f"port {t.port} speaks TLS but the URL says {t.scheme}:// (plain): the request is refused before "
+                  "it reaches LiveKit", facts=facts or {}, fix=f"Use LIVEKIT_URL={secure}.")
 
 
 CHECKS = [dns_check, tcp_check, tls_check, http_check]

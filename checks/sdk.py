@@ -57,6 +57,8 @@ async def official_sdk(ctx: Context) -> Result:
                    "remove it (a project file or folder named livekit, or a package shipping livekit/__init__.py).")
         elif requirement_problems(shape):
             fix = f"Its requirements are not met (see LK104): `{_pip(shape, 'install -U livekit-api')}` resolves them."
+            return failed(f"livekit-api {version} is installed but `import livekit.api` fails: {shape.api_error}",
+                          fix=fix, facts=facts, caused_by=("LK104",))  # the version clash is the cause
         else:
             fix = (f"This release does not import on Python {shape.python_version}: install one that does, "
                    f"`{_pip(shape, 'install -U livekit-api')}`.")

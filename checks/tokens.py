@@ -65,6 +65,10 @@ async def server_accepts(ctx: Context) -> Result:
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
         return failed(f"cannot reach {base}: {type(exc).__name__}: {exc}", fix="See LK401-LK404 for the layer that fails.")
     facts = {"validate_status": v_status, "list_rooms_status": t_status, "key": shorten(key)}
+    if v_status == 401 and t_status == 401:
+        overridden = await _accepted_override(ctx, base)
+        if overridden is not None:
+            return overridden.replace(facts=facts)
     skew = ctx.results.get("LK206")
     for what, status, body in (("ListRooms", t_status, t_body), ("/rtc/validate", v_status, v_body)):
         if status in (401, 403):
@@ -84,6 +88,36 @@ async def server_accepts(ctx: Context) -> Result:
         return failed(f"/rtc/validate answered HTTP {v_status}: {why.cause}", fix=why.fix, facts=facts,
                       details=quoted(v_body, join))
     return passed(f"join token accepted by /rtc/validate and admin token by ListRooms (key {shorten(key)})", facts=facts)
+
+
+async def _accepted_override(ctx: Context, base: str) -> Result | None:
+    """When the winning key/secret are refused, try the values the winners overrode (a stale exported
+    variable over a correct .env is common): if the server accepts one, the override is the cause."""
+    from itertools import product
+
+    s = livekit_settings(ctx)
+    keys = list(dict.fromkeys(v.strip() for _, v in s.candidates.get("api_key", [])))
+    secrets = list(dict.fromkeys(v.strip() for _, v in s.candidates.get("api_secret", [])))
+    for key, secret in list(product(keys, secrets))[1:6]:  # the first pair is the one refused
+        token = mint(key, secret, identity="livekit-doctor", video=join_grants("doctor-validate"))
+        try:
+            async with await client_session(ctx) as session:
+                status, _, _ = await validate(session, base, token)
+        except Exception:  # best effort: the refusal already stands on its own
+            return None
+        if status != 200:
+            continue
+        changed = [name for name, value in (("api_key", key), ("api_secret", secret)) if value != getattr(s, name)]
+        winners = [s.sources[name] for name in changed]
+        good = next(src for name in changed for src, v in s.candidates[name] if v.strip() == (key if name == "api_key"
+                                                                                              else secret))
+        exported = [w.removeprefix("env ") for w in winners if w.startswith("env ")]
+        fix = (f"Unset {' and '.join(exported)} in the shell that runs the app (`unset {' '.join(exported)}`, and "
+               "remove the export from ~/.bashrc, ~/.profile or the service's environment)" if exported
+               else f"Remove the value from {', '.join(winners)}") + f": the value in {good} is the one this server accepts."
+        return failed(f"the server refuses the {' and '.join(n.replace('_', ' ') for n in changed)} from "
+                      f"{', '.join(winners)} but accepts the one in {good}, which it overrides", fix=fix)
+    return None
 
 
 def skew_seconds(date_header: str, sent: float, received: float) -> float:

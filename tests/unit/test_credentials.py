@@ -36,7 +36,9 @@ def test_conflict_between_env_and_dotenv_warns_and_names_the_winner(tmp_path):
 @pytest.mark.parametrize("url,status,summary", [
     ("ftp://host", Status.FAIL, "scheme 'ftp' is not one of ws, wss, http, https"),
     ("ws://host.invalid:7880", Status.FAIL, "host host.invalid does not resolve"),
-    ("ws://localhost:7880/rtc", Status.WARN, "ws://localhost:7880/rtc: it has a path (/rtc)"),
+    ("ws://localhost:7880/rtc", Status.FAIL, "the URL ends in /rtc, a path the SDKs add themselves: the server SDK "
+                                             "posts to ws://localhost:7880/rtc/twirp/... and gets 404"),
+    ("ws://localhost:7880/lk", Status.WARN, "ws://localhost:7880/lk: it has a path (/lk)"),
     ("ws://localhost:notaport", Status.FAIL, "the URL 'ws://localhost:notaport' does not parse"),
     ("ws://localhost:7880\n", Status.FAIL, "the URL from env LIVEKIT_URL has surrounding whitespace or a newline"),
     ("ws://127.0.0.1:7880", Status.PASS, "ws://127.0.0.1:7880 (plain WebSocket for clients"),
