@@ -83,4 +83,4 @@ def diagnosis_block(doc: RunDocument) -> str:
 def footer(doc: RunDocument) -> str:
     tail = " (interrupted)" if doc.interrupted else " (run timed out)" if doc.timed_out else ""
     block = diagnosis_block(doc)
-    return ("\n" + block if block else "") + f"\n{doc.verdict} in {doc.duration:.2f} s{tail}"
+    return ("\n" + block + "\n" if block else "") + f"\n{doc.verdict} in {doc.duration:.2f} s{tail}"
