@@ -43,7 +43,7 @@ def token_round_trip(ctx: Context) -> Result:
 NETWORK = ("LK401", "LK402", "LK403", "LK404")
 
 
-@check("LK205", "Server accepts tokens", area="credentials", needs=("LK204", "LK202"), after=("LK206",),
+@check("LK205", "Server accepts tokens", area="credentials", needs=("LK204", "LK202"),
        explained_by=("LK203", *NETWORK), timeout=10)
 async def server_accepts(ctx: Context) -> Result:
     """A join token on /rtc/validate and an admin token on Twirp ListRooms, with the cause of any refusal."""
@@ -60,7 +60,9 @@ async def server_accepts(ctx: Context) -> Result:
 
     try:
         async with session:
-            v_status, v_body, _ = await validate(session, base, join)
+            sent = time.time()
+            v_status, v_body, v_date = await validate(session, base, join)
+            received = time.time()
             t_status, t_body = await list_rooms(session, base, admin)
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
         return failed(f"cannot reach {base}: {type(exc).__name__}: {exc}", fix="See LK401-LK404 for the layer that fails.")
@@ -69,11 +71,11 @@ async def server_accepts(ctx: Context) -> Result:
         overridden = await _accepted_override(ctx, base)
         if overridden is not None:
             return overridden.replace(facts=facts)
-    skew = ctx.results.get("LK206")
+    skewed = v_date is not None and abs(skew_seconds(v_date, sent, received)) > SKEW_WARN  # what LK206 reports
     for what, status, body in (("ListRooms", t_status, t_body), ("/rtc/validate", v_status, v_body)):
         if status in (401, 403):
             why = classify(status, body)
-            clock = why.timing and skew is not None and skew.status.severity > 0  # LK206 measured the cause
+            clock = why.timing and skewed  # the diagnosis makes LK206's skew the root cause
             return failed(f"{what} refused (HTTP {status}): {why.cause}", fix=why.fix, facts=facts,
                           details=quoted(body, join, admin), caused_by=("LK206",) if clock else ())
     if t_status != 200:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-DEFAULT_NET_TIMEOUT = 5.0
+DEFAULT_NET_TIMEOUT = 3.0  # each network step; a broken setup is diagnosed within about 3-5 s
 
 
 def settings_options() -> list[click.Option]:
