@@ -12,7 +12,7 @@ from livekit_doctor.checks.plumbing.interpreter import PROBE_TIMEOUT
 from livekit_doctor.checks.plumbing.options import python_option
 from livekit_doctor.checks.plumbing.sdk_shape import (
     BOTH, LIVEKIT_DISTS, NAMES, NONE, RTC_ONLY, THIRD_PARTY, THIRD_PARTY_DIST, SdkShape, at_least,
-    installed_sdk, requirement_problems,
+    installed_sdk, known_bad_combinations, requirement_problems,
 )
 from livekit_doctor.plugin import Context, Result, check, errored, failed, passed, skipped, warned
 
@@ -172,6 +172,12 @@ async def versions(ctx: Context) -> Result:
     if not any(shape.versions.get(d) for d in LIVEKIT_DISTS):
         return skipped(f"none of {', '.join(LIVEKIT_DISTS)} is installed (see LK101)", facts=facts)
     listing = ", ".join(f"{k} {v}" for k, v in shown.items())
+    clashes = known_bad_combinations(shape)
+    if clashes:
+        facts["problems"] = clashes
+        return failed("; ".join(clashes), details=listing, facts=facts,
+                      fix=f"Upgrade livekit-api (its later releases pass an aiohttp.ClientTimeout): "
+                          f"`{_pip(shape, 'install -U livekit-api')}`; or pin `aiohttp<3.9` for this old release.")
     problems = requirement_problems(shape)
     facts["problems"] = problems
     if problems:

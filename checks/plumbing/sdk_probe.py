@@ -246,7 +246,20 @@ def probe(project_dir: str) -> dict:
         if isinstance(token, type) and hasattr(token, "to_jwt") and "AccessToken.to_jwt" not in methods:
             methods["AccessToken.to_jwt"] = kind(token.to_jwt)
     out["methods"] = methods
+    out["api_timeout_default"] = timeout_default(getattr(api, "LiveKitAPI", None)) if api is not None else None
     return out
+
+
+def timeout_default(cls: object) -> object:
+    """The type name of LiveKitAPI's `timeout` default: releases that hand aiohttp a plain number
+    break with aiohttp >= 3.9, which refuses anything but a ClientTimeout."""
+    try:
+        param = inspect.signature(cls.__init__).parameters.get("timeout")  # type: ignore[misc]
+    except (TypeError, ValueError):
+        return None
+    if param is None or param.default is inspect.Parameter.empty:
+        return None
+    return type(param.default).__name__
 
 
 def main() -> None:

@@ -47,6 +47,7 @@ class SdkShape:
     owners: dict[str, list[str]] = field(default_factory=dict)  # distribution -> what it installs under livekit/
     requires: dict[str, list[str]] = field(default_factory=dict)  # distribution -> its Requires-Dist
     markers: dict[str, str] = field(default_factory=dict)  # the target's environment markers
+    api_timeout_default: str | None = None  # type name of LiveKitAPI(timeout=...)'s default, e.g. "int"
 
     @property
     def ok(self) -> bool:
@@ -92,6 +93,7 @@ class SdkShape:
             owners={k: list(v) for k, v in (data.get("owners") or {}).items()},
             requires={k: list(v) for k, v in (data.get("requires") or {}).items()},
             markers=dict(data.get("markers") or {}),
+            api_timeout_default=data.get("api_timeout_default"),
         )
 
     @classmethod
@@ -148,6 +150,17 @@ def _canonical(name: str) -> str:
     from packaging.utils import canonicalize_name
 
     return canonicalize_name(name)
+
+
+def known_bad_combinations(shape: SdkShape) -> list[str]:
+    """Releases whose own requirements allow a partner that breaks them (pip cannot see these)."""
+    problems = []
+    aiohttp, api = shape.versions.get("aiohttp"), shape.versions.get("livekit-api")
+    if api and aiohttp and shape.api_timeout_default in ("int", "float") and at_least(aiohttp, "3.9"):
+        problems.append(f"livekit-api {api} passes LiveKitAPI's timeout to aiohttp as a plain number, which "
+                        f"aiohttp {aiohttp} (>= 3.9) refuses: every LiveKitAPI() raises \"ValueError: timeout parameter "
+                        f"cannot be of <class '{shape.api_timeout_default}'> type\"")
+    return problems
 
 
 def requirement_problems(shape: SdkShape) -> list[str]:

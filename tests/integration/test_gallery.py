@@ -216,6 +216,8 @@ BROKEN = [
          lambda s: (s.env(), ["--python", s.python("rtc-only")])),
     Case("livekit-protocol older than livekit-api needs", "LK104", ("pip install -U",),
          lambda s: (s.env(), ["--python", s.python("protocol-mismatch")])),
+    Case("livekit-api 0.2.0 with an aiohttp that refuses its int timeout", "LK104", ("install -U livekit-api",),
+         lambda s: (s.env(), ["--python", s.python("api-0.2.0")])),
     Case("a livekit.py in the project shadows the SDK", "LK101", ("rename",),
          lambda s: (s.env(), s.write("livekit.py", "VERSION = 'mine'\n") and ["--project", str(s.project)])),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,15 @@ def test_official_releases_with_livekitapi(venvs, tmp_path, name, version, extra
         assert shape.versions["livekit-api"] == version
     assert (shape.family, shape.winner, shape.rtc) == ("official", "official", False)
     assert {n for n, p in shape.names.items() if p} == {"LiveKitAPI", "AccessToken", "VideoGrants", "TokenVerifier"} | extra_names
-    assert statuses(results) == {"LK101": "pass", "LK102": "pass", "LK103": "pass", "LK104": "pass"}
+    old_timeout = name == "api-0.2.0"  # LiveKitAPI(timeout=60) as an int: aiohttp >= 3.9 raises ValueError
+    assert statuses(results) == {"LK101": "pass", "LK102": "pass", "LK103": "pass",
+                                 "LK104": "fail" if old_timeout else "pass"}
+    if old_timeout:
+        assert shape.api_timeout_default == "int"
+        assert results["LK104"].summary.startswith("livekit-api 0.2.0 passes LiveKitAPI's timeout to aiohttp as a "
+                                                   "plain number, which aiohttp ")
+        assert "install -U livekit-api" in results["LK104"].fix
+        _really_raises(venvs[name])
     assert {shape.methods[m] for m in ("room.create_room", "room.list_rooms", "room.delete_room",
                                        "room.list_participants", "LiveKitAPI.aclose")} == {"async"}
     assert (shape.methods["AccessToken.to_jwt"], shape.methods["TokenVerifier.verify"]) == ("sync", "sync")
@@ -93,7 +102,16 @@ def test_official_releases_with_livekitapi(venvs, tmp_path, name, version, extra
                                         "(do not await); TokenVerifier.verify is synchronous (do not await)")
     assert results["LK103"].facts["sdk"] == shape.to_dict()
     assert shape.aiohttp_needs_running_loop is True
-    assert "construct LiveKitAPI inside a running event loop" in results["LK104"].summary
+    if not old_timeout:
+        assert "construct LiveKitAPI inside a running event loop" in results["LK104"].summary
+
+
+def _really_raises(python: Path) -> None:
+    """The verdict is the SDK's own behaviour: LiveKitAPI() in that venv raises as LK104 says."""
+    code = ("import asyncio\nfrom livekit import api\nasync def main():\n    api.LiveKitAPI('http://127.0.0.1:1', 'k', 's')\n"
+            "asyncio.run(main())\n")
+    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60)
+    assert "ValueError: timeout parameter cannot be of <class 'int'> type" in proc.stderr
 
 
 def test_no_livekit_at_all(venvs, tmp_path):
