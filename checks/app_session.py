@@ -41,6 +41,20 @@ def find_field(data: Any, names: tuple[str, ...]) -> str | None:
     return None
 
 
+def token_object(data: Any) -> dict[str, Any] | None:
+    """An AccessToken serialised whole (a web framework encoding the object's attributes), if the answer holds one."""
+    queue = [data]
+    while queue:
+        node = queue.pop(0)
+        if isinstance(node, dict):
+            if any(k in node for k in ("api_secret", "apiSecret")) and any(k in node for k in ("api_key", "apiKey")):
+                return node
+            queue.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            queue.extend(node)
+    return None
+
+
 def payload(ctx: Context) -> dict[str, Any]:
     raw = ctx.option("app_payload")
     return json.loads(raw) if raw else dict(DEFAULT_PAYLOAD)
@@ -117,6 +131,16 @@ async def app_endpoint(ctx: Context) -> Result:
     except json.JSONDecodeError:
         return failed(f"POST {endpoint} -> HTTP {status} but the body is not JSON ({answer['content_type']})",
                       facts=facts, fix="Return JSON with the token and the server URL, e.g. {\"token\": ..., \"url\": ...}.")
+    leaked = token_object(data)
+    if leaked is not None:
+        for name in ("api_secret", "apiSecret", "secret"):
+            ctx.redactor.add(str(leaked.get(name) or ""))
+        return failed("the app returns the AccessToken object instead of its .to_jwt(): its JSON carries the API "
+                      "secret to every client", facts=facts,
+                      details=f"the token field holds an object with {', '.join(sorted(map(str, leaked)))}",
+                      fix="Return `token.to_jwt()` (the signed JWT string), not the AccessToken; then rotate the API "
+                          "secret (`livekit-server generate-keys`, or a new key in LiveKit Cloud): it has been sent "
+                          "to clients.")
     token = find_field(data, TOKEN_FIELDS)
     if not token:
         return failed(f"the answer has no token (looked for {', '.join(TOKEN_FIELDS)})",
@@ -130,6 +154,10 @@ async def app_endpoint(ctx: Context) -> Result:
     facts["token"] = {"iss": shorten(str(info.claims.get("iss", ""))), "sub": info.claims.get("sub"),
                       "grants": info.video, "signature": info.signature}
     problems = list(info.problems)
+    granted = info.video.get("room")
+    if facts["room"] and granted and facts["room"] != granted:
+        problems.append(f"it grants room {granted!r} but the app returned room {facts['room']!r}: the client joins "
+                        "another room than the one the app prepared (and its agent)")
     url = app_url or s.url
     try:
         server = parse_url(url or "")
@@ -197,6 +225,9 @@ def _app_token_fix(problems: list[str], rejection: Any, secret_source: str) -> s
                 "api.AccessToken(...).with_ttl(datetime.timedelta(hours=2)); check the app machine's clock.")
     if "not valid yet" in text:
         return "The app's clock is ahead of the server's: sync it with NTP (containers use the host's clock)."
+    if "but the app returned room" in text:
+        return ("Mint the token for the room the app created and returns: "
+                "VideoGrants(room_join=True, room=<that room's name>).")
     if "hands out" in text:
         return "Return the URL clients should use: the server's LIVEKIT_URL (wss:// in production)."
     if rejection is not None:

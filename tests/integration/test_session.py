@@ -143,3 +143,16 @@ def test_500_is_linked_to_the_code_scan_finding(start_server, run_doctor):
         f"POST {backend.url} -> HTTP 500; likely cause, found by this run: server.py:32: LK302 the coroutine "
         "stored in `created` is never awaited: `created.name` (line 33) raises AttributeError")
     assert "server.py:31: LK305 this LiveKitAPI is never closed" in r["LK502"]["details"]
+
+
+def test_app_returning_the_accesstoken_object_is_named_and_its_secret_never_shown(start_server, run_doctor):
+    server = start_server(config=LOCAL_STUN)
+    app_env = clean_env(**{**server.env(), "LIVEKIT_API_SECRET": "A" * 8 + server.api_secret[8:]})  # its own secret
+    with Backend("token-object", app_env) as backend:
+        proc, r = run_json(run_doctor, server, "--select", "LK502", "--app-endpoint", backend.url)
+    assert r["LK502"]["status"] == "fail"
+    assert r["LK502"]["summary"] == ("the app returns the AccessToken object instead of its .to_jwt(): its JSON "
+                                     "carries the API secret to every client")
+    leaked = app_env["LIVEKIT_API_SECRET"]
+    for i in range(len(leaked) - 8):
+        assert leaked[i:i + 8] not in proc.stdout + proc.stderr
