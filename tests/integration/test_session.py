@@ -140,9 +140,9 @@ def test_500_is_linked_to_the_code_scan_finding(start_server, run_doctor):
                            "--project", str(FIXTURES / "app_backend"))
     assert r["LK502"]["status"] == "fail"
     assert r["LK502"]["summary"] == (
-        f"POST {backend.url} -> HTTP 500; likely cause, found by this run: server.py:32: LK302 the coroutine "
-        "stored in `created` is never awaited: `created.name` (line 33) raises AttributeError")
-    assert "server.py:31: LK305 this LiveKitAPI is never closed" in r["LK502"]["details"]
+        f"POST {backend.url} -> HTTP 500; likely cause, found by this run: server.py:34: LK302 the coroutine "
+        "stored in `created` is never awaited: `created.name` (line 35) raises AttributeError")
+    assert "server.py:33: LK305 this LiveKitAPI is never closed" in r["LK502"]["details"]
 
 
 def test_app_returning_the_accesstoken_object_is_named_and_its_secret_never_shown(start_server, run_doctor):
