@@ -1,4 +1,4 @@
-"""LK301-LK308: the code scan as checks, one per rule, sharing one scan of the project.
+"""LK301-LK315: the code scan as checks, one per rule, sharing one scan of the project.
 
 The verdicts follow the installed SDK (LK1xx's shape of the app's interpreter).
 """
@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from livekit_doctor.checks.codescan.scan import ScanReport
 
 
-async def code_scan(ctx: Context) -> "ScanReport":
-    """The project scanned once per run (in a worker thread: parsing is CPU work)."""
+async def code_scan(ctx: Context, cache: bool = False) -> "ScanReport":
+    """The project scanned once per run (in a worker thread: parsing is CPU work); `cache`: reuse the
+    results of unchanged files from earlier runs (the `scan` command's default)."""
     import asyncio
     from concurrent.futures import Future
 
@@ -28,7 +29,7 @@ async def code_scan(ctx: Context) -> "ScanReport":
         knowledge: Future[Knowledge] = Future()
         # Parsing starts now; the verdicts wait for the SDK probe, which runs meanwhile.
         scanning = asyncio.ensure_future(
-            asyncio.to_thread(scan, ctx.project_dir, knowledge, tuple(ctx.option("exclude") or ())))
+            asyncio.to_thread(scan, ctx.project_dir, knowledge, tuple(ctx.option("exclude") or ()), cache))
         try:
             knowledge.set_result(Knowledge.from_shape(await installed_sdk(ctx)))
         except BaseException as exc:  # the scan thread must never wait for a probe that is not coming

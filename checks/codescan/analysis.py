@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from livekit_doctor.checks.codescan.facts import Finding
+from livekit_doctor.checks.codescan.facts import Finding, Project
 from livekit_doctor.checks.codescan.files import SourceFile
 from livekit_doctor.checks.codescan.knowledge import Knowledge
 from livekit_doctor.checks.codescan.model import build
@@ -19,9 +19,9 @@ __all__ = ["Finding", "analyze", "suppressed"]
 SUPPRESS = re.compile(r"#\s*livekit-doctor:\s*ignore(?:\[(?P<ids>[A-Z0-9,\s]+)\])?", re.IGNORECASE)
 
 
-def analyze(source: SourceFile, knowledge: Knowledge) -> list[Finding]:
+def analyze(source: SourceFile, knowledge: Knowledge, project: Project | None = None) -> list[Finding]:
     """Every rule's findings in one module, unless suppressed, by line, column and rule."""
-    facts = build(source, knowledge)
+    facts = build(source, knowledge, project)
     found = [finding for rule in RULES.values() for finding in rule.check(facts, knowledge)
              if not suppressed(finding)]
     return sorted(found, key=lambda f: (f.line, f.col, f.rule))

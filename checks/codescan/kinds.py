@@ -58,6 +58,7 @@ RUN_UNTIL_COMPLETE = Kind("method", "run_until_complete")
 # Methods recognised on receivers of unknown type (an event loop, a TaskGroup).
 LOOP_METHODS = {"run_until_complete": RUN_UNTIL_COMPLETE, "create_task": Kind("method", "create_task")}
 IMPORTABLE = {"livekit", "livekit.api", "livekit.rtc", "asyncio"}  # modules whose names are followed
+ACCESS_TOKEN = Kind("obj", "AccessToken")
 RUNNERS = {Kind("func", "asyncio.run"), RUN_UNTIL_COMPLETE}  # run a coroutine to completion
 SCHEDULERS = {*(Kind("func", f"asyncio.{name}") for name in (
     "create_task", "ensure_future", "gather", "wait", "wait_for", "shield", "run_coroutine_threadsafe")),
@@ -71,8 +72,10 @@ def attribute(base: Kind | None, attr: str, sdk: Knowledge) -> Kind | None:
     what, name = base.what, base.name
     if what == "maybe_service":
         return _kind("method", f"{name}.{attr}") if sdk.is_service_method(name, attr) else None
-    if what == "module" and name in IMPORTABLE:
+    if what == "module" and (name in IMPORTABLE or name.startswith("livekit.")):
         return module_member(name, attr)
+    if what == "obj" and name.startswith("livekit."):  # a class of another distribution: not modelled
+        return attribute(None, attr, sdk)
     if what == "obj" or what == "service":  # (is_instance, spelt out: this runs for every attribute)
         if what == "obj" and name == "LiveKitAPI":
             return _kind("service", attr) if attr in SERVICES else _kind("method", f"LiveKitAPI.{attr}")
@@ -80,15 +83,27 @@ def attribute(base: Kind | None, attr: str, sdk: Knowledge) -> Kind | None:
     return RUN_UNTIL_COMPLETE if attr == "run_until_complete" else None
 
 
+def followed(module: str | None) -> bool:
+    """A module whose names the pass follows: asyncio and every `livekit.*` (whichever distribution)."""
+    return module is not None and (module in IMPORTABLE or module.startswith("livekit."))
+
+
 def module_member(module: str, attr: str) -> Kind:
-    """`<module>.<attr>`, or the name `from <module> import <attr>` binds, for a module in IMPORTABLE."""
-    if module == "livekit":
-        return _kind("module", f"livekit.{attr}") if attr in SUBMODULES else _kind("class", attr)
+    """`<module>.<attr>`, or the name `from <module> import <attr>` binds, for a `followed` module.
+
+    Under `livekit` a lower-case name is a subpackage (api, rtc, agents, plugins, blingfire...: each
+    distribution's own), a capitalised one a class (which only the third-party package has there).
+    """
+    if module == "asyncio":
+        return _kind("func", f"asyncio.{attr}")
     if module == "livekit.api":
         return _kind("class", attr)
     if module == "livekit.rtc":
         return _kind("class", f"rtc.{attr}")
-    return _kind("func", f"asyncio.{attr}")
+    lower = attr in SUBMODULES or not attr[:1].isupper()
+    if module == "livekit":
+        return _kind("module", f"livekit.{attr}") if lower else _kind("class", attr)
+    return _kind("module", f"{module}.{attr}") if lower else _kind("class", f"{module}.{attr}")
 
 
 def called(func: Kind | None, sdk: Knowledge) -> Kind | None:
@@ -105,9 +120,9 @@ def called(func: Kind | None, sdk: Knowledge) -> Kind | None:
     if owner == "LiveKitAPI" and method == "aclose":
         return _kind("coro", func.name)
     if owner == "AccessToken":
-        return _kind("sync", func.name) if method == "to_jwt" else _kind("obj", "AccessToken")
-    if owner == "TokenVerifier" and method == "verify":
-        return _kind("sync", func.name)
+        return _kind("sync", func.name) if method == "to_jwt" else ACCESS_TOKEN  # the builder returns itself
+    if (owner, method) in (("TokenVerifier", "verify"), ("WebhookReceiver", "receive")):  # as the probe found them
+        return _kind("coro" if sdk.methods.get(func.name) == "async" else "sync", func.name)
     if owner == "RoomServiceClient" and sdk.family == "third-party":
         return _kind("sync", func.name)
     if owner == "rtc.Room" and method in ("connect", "disconnect"):

@@ -1,14 +1,33 @@
-"""Scan a project: every Python file parsed once, analysed once."""
+"""Scan a project: every Python file read once; those that can hold LiveKit code parsed and analysed once.
+
+A cheap first pass over the bytes picks the files that mention `livekit` and those importing a
+project module that does (a project's own wrapper of the SDK): no other file can misuse the SDK,
+so the rest are counted but never parsed. A large project is parsed and analysed by worker
+processes when cores are idle (parsing is CPU-bound and holds the GIL), otherwise in this thread;
+the `scan` command also reuses the cached results of unchanged files (`cache`).
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+import multiprocessing
+import re
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from livekit_doctor.checks.codescan.analysis import Finding, analyze
-from livekit_doctor.checks.codescan.files import SourceFile, parse, python_files
+from livekit_doctor.checks.codescan.cache import ResultCache
+from livekit_doctor.checks.codescan.facts import Project
+from livekit_doctor.checks.codescan.files import SourceFile, decode, parse_text, python_files, read
 from livekit_doctor.checks.codescan.knowledge import Knowledge
+from livekit_doctor.checks.codescan.lifetimes import project_of
+from livekit_doctor.checks.codescan.newer import analyse_in_app_python, newer
+
+MENTION = re.compile(rb"livekit|LIVEKIT|LiveKit")
+PARALLEL_LINES = 40_000  # below this, starting worker processes costs more than it saves
+WORKERS = 2
+IMPORTS = re.compile(rb"^[ \t]*(?:from[ \t]+\.*([\w.]*)[ \t]+import[ \t]+\(?([\w, \t\\\n]+)|import[ \t]+([\w., \t]+))",
+                     re.MULTILINE)
 
 
 @dataclass
@@ -16,41 +35,194 @@ class ScanReport:
     root: Path
     knowledge: Knowledge
     findings: list[Finding] = field(default_factory=list)
-    files: int = 0
+    files: int = 0  # read
     lines: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    analysed: int = 0  # parsed and analysed: the files that can hold LiveKit code
 
 
-def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[str, ...] = ()) -> ScanReport:
-    """Parse every file, analyse it against what the installed SDK provides.
+def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[str, ...] = (),
+         cache: Path | bool = False) -> ScanReport:
+    """Read every file, analyse those that can use the SDK against what the installed SDK provides.
 
-    `knowledge` may still be on its way (a Future completed when the SDK probe answers): parsing,
-    the bulk of the work, goes on meanwhile and the files parsed so far wait for it.
+    `knowledge` may still be on its way (a Future completed when the SDK probe answers): reading and
+    parsing, the bulk of the work, go on meanwhile and the files parsed so far wait for it. `cache`
+    (True: the default directory, or a directory) reuses the results of unchanged files.
     """
     if not isinstance(knowledge, Future):
         known: Future[Knowledge] = Future()
         known.set_result(knowledge)
         knowledge = known
     paths, skipped = python_files(root, exclude)
-    findings: list[Finding] = []
-    files = lines = 0
-    waiting: list[SourceFile] = []
+    report = ScanReport(root, Knowledge(), skipped=skipped)
+    contents: dict[str, bytes] = {}
     for path in paths:
-        parsed = parse(path, root)
-        if isinstance(parsed, str):
-            skipped.append((path.relative_to(root).as_posix(), parsed))
+        rel = path.relative_to(root).as_posix()
+        data = read(path)
+        if isinstance(data, str):
+            skipped.append((rel, data))
             continue
-        files += 1
-        lines += len(parsed.lines)
+        report.files += 1
+        report.lines += data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
+        contents[rel] = data
+    texts: dict[str, str] = {}
+    for rel in relevant(contents):
+        text = decode(contents[rel])
+        if isinstance(text, tuple):
+            skipped.append((rel, text[0]))
+        else:
+            texts[rel] = text
+    project = project_of(texts)
+    if cache:
+        _cached(root, texts, knowledge.result(), project, report, None if cache is True else cache)
+    else:
+        _analyze(root, texts, knowledge, project, report)
+    report.knowledge = knowledge.result()
+    _newer_syntax(root, texts, report.knowledge, project, report)
+    report.findings.sort(key=lambda f: (f.path, f.line, f.col, f.rule))
+    skipped.sort()
+    return report
+
+
+def _cached(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Project, report: ScanReport,
+            directory: Path | None) -> None:
+    """Unchanged files from the cache, the others analysed and remembered."""
+    cache = ResultCache(root, knowledge, project, directory)
+    keys = {rel: cache.key(rel, text) for rel, text in texts.items()}
+    todo = {}
+    for rel, text in texts.items():
+        entry = cache.get(keys[rel])
+        if entry is None:
+            todo[rel] = text
+            continue
+        report.findings += entry[0]
+        if entry[1] is None:
+            report.analysed += 1
+        else:
+            report.skipped.append((rel, entry[1]))
+    fresh = ScanReport(root, knowledge)
+    _analyze(root, todo, knowledge, project, fresh)
+    reasons = dict(fresh.skipped)
+    for rel in todo:
+        cache.put(keys[rel], ([f for f in fresh.findings if f.path == rel], reasons.get(rel)))
+    report.findings += fresh.findings
+    report.skipped += fresh.skipped
+    report.analysed += fresh.analysed
+    cache.save()
+
+
+def _analyze(root: Path, texts: dict[str, str], knowledge: Future[Knowledge] | Knowledge, project: Project,
+             report: ScanReport) -> None:
+    """Parse and analyse: in worker processes when the project is large and cores are idle, else here."""
+    if isinstance(knowledge, Knowledge):
+        known: Future[Knowledge] = Future()
+        known.set_result(knowledge)
+        knowledge = known
+    if sum(text.count("\n") for text in texts.values()) >= PARALLEL_LINES and idle_cpus() >= WORKERS - 0.5:
+        _in_workers(root, texts, knowledge.result(), project, report)
+        return
+    waiting: list[SourceFile] = []
+    for rel, text in texts.items():
+        parsed = parse_text(text, root / rel, rel)
+        if isinstance(parsed, str):
+            report.skipped.append((rel, parsed))
+            continue
         waiting.append(parsed)
         if knowledge.done():
-            findings += _analyze_all(waiting, knowledge.result())
-    findings += _analyze_all(waiting, knowledge.result())  # blocks only if parsing beat the probe
-    findings.sort(key=lambda f: (f.path, f.line, f.col, f.rule))
-    return ScanReport(root, knowledge.result(), findings, files, lines, skipped)
+            _analyze_all(waiting, knowledge.result(), project, report)
+    _analyze_all(waiting, knowledge.result(), project, report)  # blocks only if parsing beat the probe
 
 
-def _analyze_all(sources: list[SourceFile], knowledge: Knowledge) -> list[Finding]:
-    findings = [finding for source in sources for finding in analyze(source, knowledge)]
+def _newer_syntax(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Project,
+                  report: ScanReport) -> None:
+    """Files the doctor's Python cannot parse, handed to the app's interpreter when that one is newer."""
+    unparsed = {rel for rel, why in report.skipped if why.startswith("syntax error") and rel in texts}
+    if not unparsed or not newer(knowledge):
+        return
+    answer = analyse_in_app_python(root, {rel: texts[rel] for rel in unparsed}, knowledge, project)
+    if answer is None:
+        return
+    findings, still = answer
+    report.findings += findings
+    report.analysed += len(unparsed) - len(still)
+    version = f"Python {knowledge.python_version}"
+    report.skipped[:] = [entry for entry in report.skipped if entry[0] not in unparsed] + [
+        (rel, f"{why} (also for the app's {version})") for rel, why in still]
+
+
+def relevant(contents: dict[str, bytes]) -> list[str]:
+    """The files that mention livekit, and those importing a project module that does, in walk order."""
+    direct = {rel for rel, data in contents.items() if MENTION.search(data)}
+    stems = {_stem(rel) for rel in direct}
+    if not stems:
+        return sorted(direct)
+    wrappers = {rel for rel, data in contents.items() if rel not in direct and not stems.isdisjoint(_imported(data))}
+    return [rel for rel in contents if rel in direct or rel in wrappers]
+
+
+def _stem(rel: str) -> str:
+    parts = rel.removesuffix(".py").split("/")
+    return parts[-2] if parts[-1] == "__init__" and len(parts) > 1 else parts[-1]
+
+
+def _imported(data: bytes) -> set[str]:
+    """Every dotted component a file's import statements name (over-inclusive on purpose: it is a filter)."""
+    names: set[str] = set()
+    for module, members, plain in IMPORTS.findall(data):
+        for chunk in (module, members, plain):
+            names.update(part.decode() for part in re.split(rb"[\s,.()\\]+|\bas\b", chunk) if part)
+    return names
+
+
+def _analyze_all(sources: list[SourceFile], knowledge: Knowledge, project: Project, report: ScanReport) -> None:
+    for source in sources:
+        try:
+            report.findings += analyze(source, knowledge, project)
+        except RecursionError:
+            report.skipped.append((source.rel, "nested too deeply to analyse (RecursionError)"))
+            continue
+        report.analysed += 1
     sources.clear()
-    return findings
+
+
+def idle_cpus() -> float:
+    """CPUs not busy right now (worker processes only pay off on idle cores)."""
+    import os
+
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        return count - os.getloadavg()[0]
+    except OSError:  # no load average (Windows)
+        return 0.0
+
+
+def _in_workers(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Project, report: ScanReport) -> None:
+    """Parse and analyse in WORKERS processes, the files dealt out by size (largest first, to the lightest)."""
+    batches: list[list[tuple[str, str]]] = [[] for _ in range(WORKERS * 2)]
+    loads = [0] * len(batches)
+    for rel, text in sorted(texts.items(), key=lambda item: -len(item[1])):
+        lightest = loads.index(min(loads))
+        batches[lightest].append((rel, text))
+        loads[lightest] += len(text)
+    # spawn, not fork: the doctor runs threads (the event loop, the SDK probe) that a fork would copy mid-step
+    with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for findings, skipped, analysed in pool.map(_batch, [root] * len(batches), batches, [knowledge] * len(batches),
+                                                    [project] * len(batches)):
+            report.findings += findings
+            report.skipped += skipped
+            report.analysed += analysed
+
+
+def _batch(root: Path, batch: list[tuple[str, str]], knowledge: Knowledge,
+           project: Project) -> tuple[list[Finding], list[tuple[str, str]], int]:
+    """One worker's share: parsed and analysed, reported back as plain data."""
+    report = ScanReport(root, knowledge)
+    sources = []
+    for rel, text in batch:
+        parsed = parse_text(text, root / rel, rel)
+        if isinstance(parsed, str):
+            report.skipped.append((rel, parsed))
+        else:
+            sources.append(parsed)
+    _analyze_all(sources, knowledge, project, report)
+    return report.findings, report.skipped, report.analysed

@@ -16,22 +16,29 @@ from livekit_doctor.summary import EXIT_OK, EXIT_PROBLEMS
 @click.command("scan", params=[exclude_option(), python_option()])
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=".")
 @click.option("--fail-on", type=click.Choice(["warn", "fail"]), default="fail", show_default=True)
-def scan(directory: Path, fail_on: str, **options: Any) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
+              help="sarif: SARIF 2.1.0 for GitHub code scanning (upload with github/codeql-action/upload-sarif).")
+@click.option("--no-cache", is_flag=True, help="Analyse every file again, ignoring the results kept from earlier "
+                                                 "runs (${LIVEKIT_DOCTOR_CACHE:-~/.cache/livekit-doctor}/scan-results).")
+def scan(directory: Path, fail_on: str, fmt: str, no_cache: bool, **options: Any) -> None:
     """Scan DIR's Python files for LiveKit SDK misuse (the LK3xx rules)."""
     import asyncio
+    from importlib.metadata import PackageNotFoundError, version
 
     from livekit_doctor.checks.code import code_scan
+    from livekit_doctor.checks.codescan.formats import as_json, as_sarif, as_text
 
     ctx = make_context({**options, "project": directory})
-    report = asyncio.run(code_scan(ctx))
-    lines = [f"scanned {report.files} files ({report.lines} lines) against the installed {report.knowledge.describe()}"]
-    for f in report.findings:
-        lines += [f"{f.path}:{f.line}:{f.col} {f.rule} {f.message}", f"    {f.source}",
-                  f"    fix: {RULES[f.rule].fix}"]
-    lines += [f"skipped {path}: {why}" for path, why in report.skipped]
-    severities = [RULES[f.rule].severity for f in report.findings]
-    lines.append(f"{len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}"
-                 f" ({severities.count('fail')} fail, {severities.count('warn')} warn)")
-    Sink().echo(ctx.redactor.redact("\n".join(lines)))
+    report = asyncio.run(code_scan(ctx, cache=not no_cache))
+    if fmt == "sarif":
+        try:
+            doctor = version("livekit-doctor")
+        except PackageNotFoundError:
+            doctor = "unknown"
+        text = as_sarif(report, doctor)
+    else:
+        text = as_json(report) if fmt == "json" else as_text(report)
+    Sink().echo(ctx.redactor.redact(text))
     gate = {"fail"} if fail_on == "fail" else {"fail", "warn"}
-    click.get_current_context().exit(EXIT_PROBLEMS if gate & set(severities) else EXIT_OK)
+    severities = {RULES[f.rule].severity for f in report.findings}
+    click.get_current_context().exit(EXIT_PROBLEMS if gate & severities else EXIT_OK)

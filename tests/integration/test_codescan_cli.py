@@ -33,7 +33,8 @@ def test_doctor_points_at_the_lines_of_the_broken_endpoint(run_doctor):
     assert proc.returncode == 1
     assert {cid: res["status"] for cid, res in r.items()} == {
         "LK301": "fail", "LK302": "fail", "LK303": "pass", "LK304": "pass", "LK305": "warn", "LK306": "pass",
-        "LK307": "pass", "LK308": "pass"}
+        "LK307": "pass", "LK308": "pass", "LK309": "pass", "LK310": "pass", "LK311": "pass", "LK312": "pass",
+        "LK313": "pass", "LK314": "pass", "LK315": "pass"}
     assert r["LK302"]["locations"] == [{"path": "main.py", "line": 16, "column": 5, "message": (
         "LK302 room.create_room() returns a coroutine that is never awaited, so the call never happens "
         "(RuntimeWarning: coroutine ... was never awaited)")}]
@@ -65,19 +66,22 @@ def test_scan_command(run_doctor, tmp_path):
 
 def test_exclude_and_robustness(run_doctor, tmp_path):
     (tmp_path / "ok.py").write_text("from livekit import api\nlk = api.LiveKitAPI()\n")
-    (tmp_path / "bad.py").write_text("def broken(:\n")
+    (tmp_path / "bad.py").write_text("from livekit import api\ndef broken(:\n")
+    (tmp_path / "deep.py").write_text("from livekit import api\nx = " + "not " * 900 + "1\n")
     (tmp_path / "big.py").write_bytes(b"x = 1\n" * 900_000)  # 5.4 MB
     (tmp_path / "locked.py").write_text("x = 1\n")
     os.chmod(tmp_path / "locked.py", 0)
     (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
     (tmp_path / "generated").mkdir()
     (tmp_path / "generated" / "g.py").write_text("from livekit import api\nlk = api.LiveKitAPI()\n")
-    proc = run_doctor("scan", str(tmp_path), "--exclude", "generated", env=clean_env(VIRTUAL_ENV=""))
+    proc = run_doctor("scan", str(tmp_path), "--exclude", "generated", "--no-cache", env=clean_env(VIRTUAL_ENV=""))
     assert [line.split()[:2] for line in proc.stdout.splitlines() if ".py:" in line and not line.startswith("skip")] \
         == [["ok.py:2:6", "LK304"], ["ok.py:2:6", "LK305"]]
     skipped = sorted(line for line in proc.stdout.splitlines() if line.startswith("skipped"))
-    assert skipped[:2] == ["skipped bad.py: syntax error at line 1: invalid syntax",
-                           "skipped big.py: larger than 5 MB"]
+    assert skipped[:3] == ["skipped bad.py: syntax error at line 2: invalid syntax",
+                           "skipped big.py: larger than 5 MB",
+                           "skipped deep.py: nested too deeply to analyse (RecursionError)"]
+    assert proc.returncode == 1 and "internal error" not in proc.stderr
     if os.geteuid() != 0:  # root reads anything
         assert "skipped locked.py: unreadable: Permission denied" in skipped
 
@@ -86,7 +90,7 @@ def test_hard_coded_secret_never_printed(run_doctor, tmp_path):
     secret = "s3cr3t-" + os.urandom(12).hex()
     (tmp_path / "app.py").write_text(f'from livekit import api\n\n\nasync def f():\n'
                                      f'    return api.AccessToken("APIliteral001", "{secret}").to_jwt()\n')
-    outputs = [run_doctor("scan", str(tmp_path)).stdout]
+    outputs = [run_doctor("scan", str(tmp_path), "--no-cache").stdout]
     for fmt in ("text", "json", "markdown", "junit", "github"):
         proc = run_doctor("--select", "LK308", "--project", str(tmp_path), "--format", fmt, "-v",
                           "--snapshot", f"s-{fmt}.md", env=clean_env(GITHUB_ACTIONS="true"))
@@ -94,3 +98,26 @@ def test_hard_coded_secret_never_printed(run_doctor, tmp_path):
                     if (tmp_path / f"s-{fmt}.md").exists() else ""]
     assert "LK308" in outputs[0] and "hard-coded API secret passed to AccessToken()" in outputs[0]
     assert not [o for o in outputs if secret[:8] in o or secret[-8:] in o]
+
+
+def test_scan_json_and_sarif(run_doctor, tmp_path):
+    import jsonschema
+
+    secret = "s3cr3t-" + os.urandom(12).hex()
+    (tmp_path / "app.py").write_text(f'from livekit import api\n\nLIVEKIT_API_SECRET = "{secret[:10]}" "{secret[10:]}"\n'
+                                     "lk = api.LiveKitAPI()\n")
+    as_json = run_doctor("scan", str(tmp_path), "--format", "json", "--no-cache", env=clean_env(VIRTUAL_ENV=""))
+    data = json.loads(as_json.stdout)
+    assert as_json.returncode == 1
+    assert [(f["rule"], f["line"], f["severity"]) for f in data["findings"]] == [
+        ("LK308", 3, "warn"), ("LK304", 4, "fail"), ("LK305", 4, "warn")]
+    assert data["findings"][0]["source"] == "LIVEKIT_API_SECRET = '***'"
+    sarif = run_doctor("scan", str(tmp_path), "--format", "sarif", "--no-cache", "--fail-on", "warn",
+                       env=clean_env(VIRTUAL_ENV=""))
+    log = json.loads(sarif.stdout)
+    schema = json.loads((CODESCAN / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(log)
+    assert sarif.returncode == 1
+    assert [(r["ruleId"], r["level"]) for r in log["runs"][0]["results"]] == [
+        ("LK308", "warning"), ("LK304", "error"), ("LK305", "warning")]
+    assert not [o for o in (as_json.stdout, sarif.stdout) if secret[:8] in o or secret[-8:] in o]

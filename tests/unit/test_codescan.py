@@ -53,6 +53,13 @@ def test_same_code_judged_by_the_installed_sdk():
     ("LK306", [8]),  # line 10 carries `# livekit-doctor: ignore[LK306]`
     ("LK307", [8, 10]),
     ("LK308", [5, 5, 7, 7]),
+    ("LK309", [7, 11]),
+    ("LK310", [5]),
+    ("LK311", [9]),
+    ("LK312", [9]),
+    ("LK313", [16]),
+    ("LK314", [11]),
+    ("LK315", [8]),
 ])
 def test_each_rule_on_its_fixture(rule, expected):
     report = scan(FIXTURES / "rules", OFFICIAL)
@@ -84,12 +91,13 @@ def test_walk_skips_venvs_build_output_and_excluded(tmp_path):
 
 
 def test_unparsable_files_are_skipped_with_the_reason(tmp_path):
-    (tmp_path / "bad.py").write_text("def broken(:\n")
-    (tmp_path / "latin.py").write_bytes(b"# caf\xe9\nx = 1\n")
+    (tmp_path / "bad.py").write_text("import livekit\ndef broken(:\n")
+    (tmp_path / "latin.py").write_bytes(b"# livekit caf\xe9\nx = 1\n")
+    (tmp_path / "unrelated.py").write_text("def broken(:\n")  # never mentions livekit: read, not parsed
     (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
     report = scan(tmp_path, OFFICIAL)
-    assert report.skipped == [("bad.py", "syntax error at line 1: invalid syntax"), ("latin.py", "not UTF-8 (byte 5)")]
-    assert report.files == 0
+    assert report.skipped == [("bad.py", "syntax error at line 2: invalid syntax"), ("latin.py", "not UTF-8 (byte 13)")]
+    assert (report.files, report.analysed) == (3, 0)
     assert parse(tmp_path / "missing.py", tmp_path) == "unreadable: No such file or directory"
 
 

@@ -31,7 +31,7 @@ def facts_of(path: Path, knowledge: Knowledge = OFFICIAL):
 
 def test_every_rule_module_is_discovered():
     modules = sorted(p.stem for p in Path(rules_package.__file__).parent.glob("lk*.py"))
-    assert list(RULES) == sorted(m[:5].upper() for m in modules) == [f"LK30{n}" for n in range(1, 9)]
+    assert list(RULES) == sorted(m[:5].upper() for m in modules) == [f"LK3{n:02d}" for n in range(1, 16)]
 
 
 @pytest.mark.parametrize("rule_id", list(RULES))

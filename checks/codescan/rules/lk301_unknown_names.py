@@ -1,15 +1,18 @@
 """LK301: names the installed SDK does not have.
 
-`RoomServiceClient` (the Node/Go name), `VideoGrant`, `from livekit import AccessToken`, or
-`livekit.api` itself when livekit-api is not what is installed: the app dies with ImportError
-at import, or with a 500 on the first request that imports the module.
+`RoomServiceClient` (the Node/Go name), `VideoGrant`, `from livekit import AccessToken`,
+`livekit.models`, `AccessToken().with_grant(...)`, or `livekit.api` itself when livekit-api is not
+what is installed: the app dies with ImportError or AttributeError at import, or with a 500 on the
+first request that reaches the line. Imports inside `try: ... except ImportError` are deliberate
+feature probes and are not judged; `from .livekit import x` is the app's own module.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
-from livekit_doctor.checks.codescan.kinds import LIVEKIT_API
+from livekit_doctor.checks.codescan.kinds import ACCESS_TOKEN, LIVEKIT_API
+from livekit_doctor.checks.codescan.knowledge import NEVER_IN_LIVEKIT_API, NEVER_ON_ACCESS_TOKEN
 
 if TYPE_CHECKING:
     import ast
@@ -21,34 +24,55 @@ ID = "LK301"
 TITLE = "Names the installed SDK does not have"
 SEVERITY = "fail"
 FIX = ("Import what the installed SDK provides: `from livekit import api` then `api.LiveKitAPI`, "
-       "`api.AccessToken`, `api.VideoGrants` (livekit-api); RoomServiceClient is the Node/Go name.")
+       "`api.AccessToken().with_grants(api.VideoGrants(...))`; RoomServiceClient is the Node/Go name.")
 
-OTHER_SDK_NAMES = ("RoomServiceClient", "VideoGrant")  # the third-party package's and other SDKs' names
-CHECKED_REFERENCES = (*OTHER_SDK_NAMES, "RoomService")  # `api.<name>` checked beyond imports
+CHECKED_REFERENCES = {*NEVER_IN_LIVEKIT_API, "RoomService"}  # `api.<name>` judged beyond imports (by the probe)
 BETTER = {"RoomServiceClient": "LiveKitAPI (its .room service)", "VideoGrant": "VideoGrants",
-          "RoomService": "LiveKitAPI (its .room service)"}
+          "RoomService": "LiveKitAPI (its .room service)", "RoomGrant": "VideoGrants"}
 WHY_NO_API = {"third-party": "the installed livekit package is the third-party synchronous one, whose "
                              "livekit/__init__.py hides the official livekit.api",
               "rtc-only": "only the livekit rtc package is installed, not livekit-api",
               "none": "no LiveKit server SDK is installed"}
+WHY_NO_TOP_LEVEL = {"official": "the official livekit package has no top-level {name}",
+                    "rtc-only": "only the livekit rtc package is installed: `livekit` has no top-level {name}",
+                    "none": "no LiveKit server SDK is installed: `livekit` has no top-level {name}"}
 TOP_LEVEL_HINT = {"RoomServiceClient": " (the Node/Go SDK name; use api.LiveKitAPI and its .room service)",
                   "VideoGrant": " (use `from livekit import api` then api.VideoGrants)"}
 
 
 def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:
     for imported in facts.imports:
+        if imported.guarded:
+            continue
+        module = imported.module
+        if module is not None and module.startswith("livekit."):
+            yield from _subpackage(facts, sdk, imported.node, module)
         for kind in imported.kinds:
             if kind == LIVEKIT_API:
                 yield from _api_import(facts, sdk, imported.node)
-            elif imported.module == "livekit" and kind.what == "class":
+            elif module == "livekit" and kind.what == "class":
                 yield from _top_level_name(facts, sdk, imported.node, kind.name)
-            elif imported.module == "livekit.api" and sdk.api_importable:
-                yield from _api_name(facts, sdk, imported.node, kind.name)
-        if imported.module == "livekit.api":
+            elif kind.what == "class" and (module == "livekit.api" or (module or "").startswith("livekit.protocol")):
+                yield from _api_name(facts, sdk, imported.node, kind.name.rpartition(".")[2])
+        if module == "livekit.api":
             yield from _api_import(facts, sdk, imported.node)
     for ref in facts.references:
-        if ref.module == "livekit.api" and ref.name in CHECKED_REFERENCES:
-            yield from _api_name(facts, sdk, ref.node, ref.name)
+        if ref.module == "livekit.api" or ref.module.startswith("livekit.protocol"):
+            if ref.name in CHECKED_REFERENCES:
+                yield from _api_name(facts, sdk, ref.node, ref.name)
+    if sdk.family == "official":
+        for call in facts.calls:
+            if call.func.what == "method" and call.func.owner == ACCESS_TOKEN.name \
+                    and call.func.member in NEVER_ON_ACCESS_TOKEN:
+                yield facts.finding(ID, call.node, f"AccessToken has no {call.func.member}() in the installed "
+                                                   f"{sdk.describe()} (AttributeError); use .with_grants(...)")
+
+
+def _subpackage(facts: ModuleFacts, sdk: Knowledge, node: ast.stmt, module: str) -> Iterator[Finding]:
+    first = module.split(".")[1]
+    if first not in ("api", "rtc") and not sdk.has_subpackage(first):
+        yield facts.finding(ID, node, f"`{module}` does not exist here: no installed distribution provides "
+                                      f"livekit.{first} (ModuleNotFoundError)")
 
 
 def _api_import(facts: ModuleFacts, sdk: Knowledge, node: ast.stmt) -> Iterator[Finding]:
@@ -59,14 +83,18 @@ def _api_import(facts: ModuleFacts, sdk: Knowledge, node: ast.stmt) -> Iterator[
 
 def _top_level_name(facts: ModuleFacts, sdk: Knowledge, node: ast.stmt, name: str) -> Iterator[Finding]:
     """The official `livekit` is a namespace package: its names live in livekit.api."""
-    if sdk.family == "official":
+    if sdk.family in WHY_NO_TOP_LEVEL:
         hint = TOP_LEVEL_HINT.get(name, f" (use `from livekit import api` then api.{name})")
-        yield facts.finding(ID, node, f"`from livekit import {name}`: the official livekit package has no "
-                                      f"top-level {name}{hint}")
+        yield facts.finding(ID, node, f"`from livekit import {name}`: "
+                                      f"{WHY_NO_TOP_LEVEL[sdk.family].format(name=name)}{hint}")
+    elif not sdk.has(name):
+        yield facts.finding(ID, node, f"`from livekit import {name}`: the installed {sdk.describe()} has no {name}")
 
 
 def _api_name(facts: ModuleFacts, sdk: Knowledge, node: ast.stmt | ast.expr, name: str) -> Iterator[Finding]:
-    if not sdk.has(name) or (sdk.family == "official" and name in OTHER_SDK_NAMES):
+    if not sdk.api_importable:
+        return  # the import itself is the finding
+    if not sdk.has(name) or (sdk.family == "official" and name in NEVER_IN_LIVEKIT_API):
         better = BETTER.get(name, "")
         yield facts.finding(ID, node, f"{name} does not exist in the installed {sdk.describe()}"
                                       + (f"; use {better}" if better else ""))

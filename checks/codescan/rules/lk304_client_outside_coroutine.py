@@ -2,7 +2,9 @@
 
 LiveKitAPI() opens an aiohttp ClientSession, which with aiohttp >= 3.10 raises "no running
 event loop" when no loop runs: at module level, in a class body, or in code run at import the
-app fails to start (older aiohttp binds the session to the wrong loop).
+app fails to start (older aiohttp binds the session to the wrong loop). A plain-def FastAPI
+dependency (run in a worker thread), a Flask/Django app's plain functions and Django's
+AppConfig.ready() run with no loop either.
 """
 
 from __future__ import annotations
@@ -36,4 +38,4 @@ def _where(construction: Construction, import_time_calls: frozenset[str]) -> str
         return WHERE[construction.context]
     if construction.context == "def" and construction.function in import_time_calls:
         return "in a plain function that runs at import time"
-    return None
+    return construction.no_loop if construction.context == "def" else None

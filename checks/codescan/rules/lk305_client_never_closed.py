@@ -1,8 +1,11 @@
 """LK305: LiveKitAPI never closed.
 
 An unclosed LiveKitAPI leaves its aiohttp session open: "Unclosed client session" at exit and
-leaked connections in long-running apps. A file that never mentions `aclose` and does not use
-`async with` cannot be closing it.
+leaked connections in long-running apps. Each client is followed to what holds it (`lifetimes`):
+a local must be closed in its function, on every path (an early `return`/`raise` before a close
+outside `finally` leaks it), `self.<attr>` in some method, a module-level name somewhere in the
+project. A client built on a session the caller passes (`session=`) or handed to someone else is
+theirs to close.
 """
 
 from __future__ import annotations
@@ -16,14 +19,20 @@ if TYPE_CHECKING:
 ID = "LK305"
 TITLE = "LiveKitAPI never closed"
 SEVERITY = "warn"
-FIX = ("Use `async with api.LiveKitAPI() as lkapi:` or `await lkapi.aclose()` on shutdown "
+FIX = ("Use `async with api.LiveKitAPI() as lkapi:`, or `await lkapi.aclose()` in a `finally:` / on shutdown "
        "(otherwise aiohttp logs 'Unclosed client session').")
+HELD = {"local": "`{name}`", "self": "`self.{name}`", "module": "the module-level `{name}`"}
 
 
 def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:
-    if facts.mentions_aclose:
-        return
-    for construction in facts.constructions:
-        if not construction.async_with:
-            yield facts.finding(ID, construction.node, "this LiveKitAPI is never closed (no aclose() in the file, "
-                                                       "not used with `async with`): 'Unclosed client session' at exit")
+    for life in facts.lifetimes:
+        held = HELD.get(life.holder, "it").format(name=life.name)
+        if not life.closed:
+            where = "nothing in the project" if life.holder in ("module", "self", "returned", "other") else \
+                "nothing in this function"
+            yield facts.finding(ID, life.node, f"this LiveKitAPI is never closed ({where} calls aclose() on "
+                                               f"{held}, no `async with`): 'Unclosed client session'")
+        elif life.early_exit is not None:
+            yield facts.finding(ID, life.node, f"this LiveKitAPI is not closed when the function leaves early: "
+                                               f"line {life.early_exit} returns or raises before the aclose() "
+                                               f"(use `async with` or close it in `finally:`)")
