@@ -26,8 +26,10 @@ def project_of(texts: dict[str, str]) -> Project:
     """What the project's files (relative path -> text) say, read from their text (cheap, no parse)."""
     names: set[str] = set()
     attrs: set[str] = set()
+    closes = False  # any aclose() at all, e.g. `app["lkapi"].aclose()` for a client kept in a container
     for text in texts.values():
         for match in ACLOSE.finditer(text) if "aclose" in text else ():
+            closes = True
             name = CLOSED_NAME.search(text, max(0, match.start() - 100), match.start())
             if name:
                 (attrs if name[1] else names).add(name[2])
@@ -35,7 +37,7 @@ def project_of(texts: dict[str, str]) -> Project:
     wrappers = frozenset(f"{_module(rel)}:{name}" for rel, text in texts.items()
                          if "async def" in text and "livekit" in text.lower() for name in ASYNC_DEF.findall(text))
     return Project(frozenset(names), frozenset(attrs),
-                   bool(names or attrs) or any("async with" in text for text in texts.values()), packages, wrappers)
+                   closes or any("async with" in text for text in texts.values()), packages, wrappers)
 
 
 def _module(rel: str) -> str:
