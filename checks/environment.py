@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import sys
 from importlib import metadata
 
-from livekit_doctor.checks.plumbing.probes import answers_like_livekit, signalling_port
+from livekit_doctor.checks.plumbing.probes import accepts_tcp, answers_like_livekit, signalling_port
 from livekit_doctor.checks.plumbing.target import target
 from livekit_doctor.plugin import Context, Result, check, passed, warned
 
@@ -125,14 +124,6 @@ def local_servers() -> list[dict[str, object]]:
     return found
 
 
-def _accepts(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 @check("LK004", "Local LiveKit server processes", area="environment", timeout=5)
 def servers(ctx: Context) -> Result:
     """LiveKit server processes on this machine and the TCP ports they listen on."""
@@ -149,7 +140,7 @@ def servers(ctx: Context) -> Result:
     owner = next((p for p in procs if port in p["tcp_listen_ports"]), None)
     if owner is not None and (owner["status"] == "stopped" or answers_like_livekit(t.host, port)):
         return passed(f"{len(procs)} running: {described}", facts=facts)  # LK404 names a paused server
-    if owner is None and _accepts(t.host, port):  # something else answers there: LK404 says what
+    if owner is None and accepts_tcp(t.host, port):  # something else answers there: LK404 says what
         return passed(f"{len(procs)} running: {described}", facts=facts)
     others = [p for proc in procs for p in proc["tcp_listen_ports"] if p != port]
     http = signalling_port(t.host, others)

@@ -15,6 +15,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Iterable
 
+from livekit_doctor import PRODUCT
 from livekit_doctor.check import AREA_PREFIX, Check, Plugin
 from livekit_doctor.errors import UsageError
 from livekit_doctor.product import Product
@@ -35,7 +36,7 @@ class Registry:
     plugins: list[Plugin] = field(default_factory=list)
     checks: dict[str, Check] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    prog: str = "livekit-doctor"
+    prog: str = PRODUCT.prog  # load() sets the product's; named in selection errors
 
     def add(self, plugin: Plugin) -> None:
         """Add a plugin's checks (first provider of an ID wins); `validate` judges the graph afterwards."""

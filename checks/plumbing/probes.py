@@ -149,6 +149,15 @@ async def tls(ctx: Context, t: Target) -> Tls:
     return await ctx.amemo("net.tls", handshake)
 
 
+def accepts_tcp(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether anything accepts a TCP connection there (blocking, for sync checks)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def answers_like_livekit(host: str, port: int, timeout: float = 0.5) -> bool:
     """GET / answered by "200 OK" with body "OK" and /rtc/validate asking for a token: the signalling port.
 

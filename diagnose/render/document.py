@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import dataclasses
 import platform
 import sys
@@ -49,8 +50,9 @@ class RunDocument:
     def verdict(self) -> str:
         return verdict(self.results)
 
-    @property
+    @functools.cached_property
     def diagnosis(self) -> Diagnosis:
+        """Computed once per document (every renderer reads it; a redacted copy is a new document)."""
         return diagnose(self.results)
 
     @property

@@ -9,13 +9,11 @@ helper that starts what the case needs) and what the first line of the diagnosis
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -28,6 +26,7 @@ from conftest import FIXTURES, clean_env
 from livekit_server import LiveKitServer, free_port
 from sdk_venvs import VenvBuildError, ensure_venv
 from tls_proxy import TlsProxy
+from web_server import serving
 
 pytestmark = pytest.mark.integration
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -76,20 +75,7 @@ class Setup:
         return self.stack.enter_context(TlsProxy(leaf, key, self.server.port)).port
 
     def web(self, body: bytes = b"<html>it works</html>", status: int = 200) -> int:
-        class Page(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-        threading.Thread(target=web.serve_forever, daemon=True).start()
-        self.stack.callback(web.shutdown)
-        return web.server_address[1]
+        return self.stack.enter_context(serving(lambda path: (status, body)))
 
     def silent(self) -> int:
         sock = socket.socket()

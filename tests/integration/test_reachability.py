@@ -3,10 +3,8 @@ server, a silent socket, a paused server, nothing at all. Each asserts check ID,
 
 from __future__ import annotations
 
-import http.server
 import json
 import socket
-import threading
 
 import pytest
 
@@ -14,6 +12,7 @@ from certs import CertificateAuthority
 from conftest import clean_env
 from livekit_server import free_port
 from tls_proxy import TlsProxy
+from web_server import serving
 
 pytestmark = pytest.mark.integration
 
@@ -111,24 +110,8 @@ def test_paused_server(start_server, run_doctor, tmp_path):
 
 
 def test_plain_web_server_is_not_livekit(livekit_server, run_doctor, tmp_path):
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            body = b"<html><body>Welcome to nginx!</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
-    try:
-        port = web.server_address[1]
+    with serving(lambda path: (200, b"<html><body>Welcome to nginx!</body></html>")) as port:
         r = lk4(run_doctor, tmp_path, livekit_server.env() | {"LIVEKIT_URL": f"ws://127.0.0.1:{port}"})
-    finally:
-        web.shutdown()
     assert r["LK404"]["status"] == "fail"
     assert r["LK404"]["summary"].startswith(f"something other than a LiveKit server answers at http://127.0.0.1:{port}: "
                                             "HTTP 200, Server: BaseHTTP/")
@@ -136,23 +119,8 @@ def test_plain_web_server_is_not_livekit(livekit_server, run_doctor, tmp_path):
 
 
 def test_ok_on_slash_but_not_livekit(livekit_server, run_doctor, tmp_path):
-    class HealthOnly(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            body = b"OK" if self.path == "/" else b"not found"
-            self.send_response(200 if self.path == "/" else 404)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HealthOnly)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
-    try:
-        r = lk4(run_doctor, tmp_path, livekit_server.env() | {"LIVEKIT_URL": f"ws://127.0.0.1:{web.server_address[1]}"})
-    finally:
-        web.shutdown()
+    with serving(lambda path: (200, b"OK") if path == "/" else (404, b"not found")) as port:
+        r = lk4(run_doctor, tmp_path, livekit_server.env() | {"LIVEKIT_URL": f"ws://127.0.0.1:{port}"})
     assert (r["LK404"]["status"], r["LK404"]["summary"]) == (
         "fail", "GET / -> 200 OK, but /rtc/validate answers HTTP 404 instead of 401: this is not a LiveKit server, "
                 "or a proxy forwards only some paths to it")
