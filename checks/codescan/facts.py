@@ -115,6 +115,7 @@ class Lifetime:
     name: str  # the local, attribute or module-level name holding it ("" otherwise)
     closed: bool
     early_exit: int | None  # a `return`/`raise` line between creation and the close, outside `finally`
+    raising: int | None = None  # an unguarded `await` between creation and the close: if it raises, no close
     lazy: bool = False  # a module-level client made inside a function (`global` name): a cached singleton
 
 
@@ -156,6 +157,7 @@ class Project:
     closes_anything: bool = False  # some aclose() or `async with` anywhere in the project
     packages: frozenset[str] = frozenset()  # the project's top-level modules and packages
     async_wrappers: frozenset[str] = frozenset()  # "module:name" of module-level `async def`s in LiveKit files
+    client_factories: frozenset[str] = frozenset()  # "module:name" of module-level plain `def`s making a LiveKitAPI
 
 
 @dataclass

@@ -5,7 +5,10 @@ by `aclose()` on what holds it (a local in the same function, `self.<attr>` in a
 module-level name anywhere in the project), or by whoever it is handed to (returned, yielded,
 stored elsewhere, given to another object): those get the benefit of the doubt as long as the
 project closes anything at all. A local closed after a `return` or `raise` that can skip the close
-(not in a `finally`) is closed on one path only.
+(not in a `finally`) is closed on one path only, and so is one closed after an `await` that can
+raise, outside any `try` (an SDK call the server refuses raises TwirpError), except in a script (a
+module calling asyncio.run() at its top level) or its entry point (`main`, what asyncio.run() runs),
+where the exception ends the program anyway.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from livekit_doctor.checks.codescan.facts import Construction, Lifetime, Project
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 ASYNC_DEF = re.compile(r"^async[ \t]+def[ \t]+(\w+)", re.MULTILINE)  # module-level: importable by name
+PLAIN_DEF = re.compile(r"^def[ \t]+(\w+)(.*?)(?=^[^\s#)]|\Z)", re.MULTILINE | re.DOTALL)  # a module-level def's text
+CONSTRUCTS = re.compile(r"\bLiveKitAPI\s*\(")
+RUNS = {"run", "run_until_complete"}
 ACLOSE = re.compile(r"\.\s*aclose\s*\(")
 CLOSED_NAME = re.compile(r"(\.?)\s*(\w+)\s*\)?\s*$")  # the name just before `.aclose(`, after a dot or not
 
@@ -36,8 +42,10 @@ def project_of(texts: dict[str, str]) -> Project:
     packages = frozenset(rel.split("/")[0].removesuffix(".py") for rel in texts)
     wrappers = frozenset(f"{_module(rel)}:{name}" for rel, text in texts.items()
                          if "async def" in text and "livekit" in text.lower() for name in ASYNC_DEF.findall(text))
+    factories = frozenset(f"{_module(rel)}:{name}" for rel, text in texts.items() if CONSTRUCTS.search(text)
+                          for name, body in PLAIN_DEF.findall(text) if CONSTRUCTS.search(body))
     return Project(frozenset(names), frozenset(attrs),
-                   closes or any("async with" in text for text in texts.values()), packages, wrappers)
+                   closes or any("async with" in text for text in texts.values()), packages, wrappers, factories)
 
 
 def _module(rel: str) -> str:
@@ -63,8 +71,9 @@ def lifetimes(tree: ast.Module, constructions: list[Construction], project: Proj
         return []
     found: dict[int, Lifetime] = {}
     scopes = {id(c.scope): c.scope or tree for c in wanted.values()}  # only where a client is made
+    entries = _entry_points(tree)
     for scope in scopes.values():
-        _scope(scope, wanted, found, project)
+        _scope(scope, wanted, found, project, entries is None or getattr(scope, "name", None) in entries)
     for key, construction in wanted.items():  # passed straight to a call, in a container...: handed on
         found.setdefault(key, Lifetime(construction.node, "other", "", project.closes_anything, None))
     return sorted(found.values(), key=lambda life: (life.node.lineno, life.node.col_offset))
@@ -74,7 +83,25 @@ def _is_close(node: ast.AST) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "aclose"
 
 
-def _scope(scope: ast.AST, wanted: dict[int, Construction], found: dict[int, Lifetime], project: Project) -> None:
+def _entry_points(tree: ast.Module) -> set[str] | None:
+    """`main` and what asyncio.run() runs; None for a script (it calls asyncio.run() at its top level):
+    an exception there ends the program, so a client it skips closing does not leak for long."""
+    entries = {"main"}
+    for stmt in tree.body:
+        top = not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name)) and node.args \
+                    and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id) in RUNS:
+                if top:
+                    return None
+                inner = node.args[0]
+                if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name):
+                    entries.add(inner.func.id)
+    return entries
+
+
+def _scope(scope: ast.AST, wanted: dict[int, Construction], found: dict[int, Lifetime], project: Project,
+           entry: bool) -> None:
     nodes = list(scope_nodes(scope))
     module = isinstance(scope, ast.Module)
     shared = {name for node in nodes if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names}
@@ -89,13 +116,13 @@ def _scope(scope: ast.AST, wanted: dict[int, Construction], found: dict[int, Lif
                     found[id(inner)] = Lifetime(inner, "session", "", True, None)
                     continue
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                found[id(inner)] = _held(inner, targets[0], nodes, module, shared, project)
+                found[id(inner)] = _held(inner, targets[0], nodes, module, shared, project, entry)
         elif isinstance(node, (ast.Return, ast.Yield)) and value is not None and id(value) in wanted:
             found[id(value)] = Lifetime(value, "returned", "", project.closes_anything, None)
 
 
 def _held(node: ast.Call, target: ast.expr, nodes: list[ast.AST], module: bool, shared: set[str],
-          project: Project) -> Lifetime:
+          project: Project, entry: bool) -> Lifetime:
     if isinstance(target, ast.Attribute):  # closed in any method, or from another module
         name = target.attr
         return Lifetime(node, "self", name, name in project.closed_attrs, None)
@@ -117,9 +144,19 @@ def _held(node: ast.Call, target: ast.expr, nodes: list[ast.AST], module: bool, 
         return Lifetime(node, "local", name, False, None)
     if any(id(close) in finally_ids for close in closes):
         return Lifetime(node, "local", name, True, None)
+    guarded = {id(n) for t in nodes if isinstance(t, ast.Try) and t.handlers for s in t.body for n in ast.walk(s)}
+    if any(_in_handler(close, nodes) for close in closes):
+        return Lifetime(node, "local", name, True, None)  # closed on the way out of an `except` too
     first = min(close.lineno for close in closes)
-    exits = sorted(n.lineno for n in nodes if isinstance(n, (ast.Return, ast.Raise)) and node.lineno < n.lineno < first)
-    return Lifetime(node, "local", name, True, exits[0] if exits else None)
+    between = [n for n in nodes if node.lineno < getattr(n, "lineno", 0) < first]
+    exits = sorted(n.lineno for n in between if isinstance(n, (ast.Return, ast.Raise)))
+    raising = [] if entry else sorted(n.lineno for n in between if isinstance(n, ast.Await) and id(n) not in guarded)
+    return Lifetime(node, "local", name, True, exits[0] if exits else None, raising[0] if raising else None)
+
+
+def _in_handler(close: ast.Call, nodes: list[ast.AST]) -> bool:
+    """The close sits in an `except` block (`except: await lk.aclose(); raise`)."""
+    return any(close is inner for t in nodes if isinstance(t, ast.Try) for h in t.handlers for inner in ast.walk(h))
 
 
 def _hands_on(node: ast.AST, name: str) -> bool:

@@ -42,7 +42,9 @@ def test_correct_real_world_patterns_have_no_findings():
 def test_misuse_real_world_patterns_are_found():
     assert found(PATTERNS / "misuse") == [
         ("LK303", "awaited_builder.py", 7), ("LK303", "awaited_builder.py", 8),
+        ("LK304", "client_at_import.py", 4),  # lk_factory.make_client(), across modules
         ("LK305", "closing.py", 6), ("LK305", "closing.py", 15), ("LK305", "closing.py", 21),
+        ("LK305", "closing.py", 25),  # an exception skips the close
         ("LK301", "names.py", 3), ("LK301", "names.py", 8), ("LK301", "names.py", 9), ("LK301", "names.py", 10),
         ("LK301", "names.py", 10),
         ("LK304", "no_loop.py", 12), ("LK304", "no_loop.py", 23), ("LK304", "no_loop.py", 31),
@@ -58,6 +60,10 @@ def test_misuse_real_world_patterns_are_found():
                       "the aclose() (use `async with` or close it in `finally:`)"),
     ("closing.py", 21, "this LiveKitAPI is never closed (nothing in the project calls aclose() on `self.lk`, no "
                        "`async with`): 'Unclosed client session'"),
+    ("closing.py", 25, "this LiveKitAPI is not closed when line 26 raises (a refused request raises TwirpError): the "
+                       "aclose() after it is skipped (use `async with` or close it in `finally:`)"),
+    ("client_at_import.py", 4, "make_client() (from lk_factory) creates a LiveKitAPI and is called at module level "
+                               "(import time), outside any coroutine: it raises 'no running event loop'"),
     ("names.py", 3, "`livekit.models` does not exist here: no installed distribution provides livekit.models "
                     "(ModuleNotFoundError)"),
     ("names.py", 8, "VideoGrant does not exist in the installed livekit-api (async); use VideoGrants"),
@@ -148,7 +154,7 @@ def test_json_and_sarif_say_what_the_text_says():
     report = scan(PATTERNS / "misuse", OFFICIAL)
     data = json.loads(as_json(report))
     assert [(f["rule"], f["path"], f["line"]) for f in data["findings"]] == found(PATTERNS / "misuse")
-    assert (data["files"], data["analysed"], data["sdk"]) == (8, 8, "livekit-api (async)")
+    assert (data["files"], data["analysed"], data["sdk"]) == (10, 10, "livekit-api (async)")
     assert all("Lm4Np6Qr8St0" not in f["source"] for f in data["findings"])
     sarif = json.loads(as_sarif(report, "0.1.0"))
     schema = json.loads((FIXTURES / "sarif-schema-2.1.0.json").read_text())
@@ -198,7 +204,7 @@ def test_worker_processes_give_the_same_report(monkeypatch):
     monkeypatch.setattr(scan_module, "PARALLEL_LINES", 1)
     monkeypatch.setattr(scan_module, "idle_cpus", lambda: 2.0)
     parallel = scan(PATTERNS / "misuse", OFFICIAL)
-    assert parallel.findings == serial.findings and parallel.analysed == serial.analysed == 8
+    assert parallel.findings == serial.findings and parallel.analysed == serial.analysed == 10
 
 
 def newer_python() -> tuple[str, str] | None:

@@ -4,7 +4,8 @@ LiveKitAPI() opens an aiohttp ClientSession, which with aiohttp >= 3.10 raises "
 event loop" when no loop runs: at module level, in a class body, or in code run at import the
 app fails to start (older aiohttp binds the session to the wrong loop). A plain-def FastAPI
 dependency (run in a worker thread), a Flask/Django app's plain functions and Django's
-AppConfig.ready() run with no loop either.
+AppConfig.ready() run with no loop either, and so does a project factory (a plain def making the
+client, in any module) called at import time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:
         if where:
             yield facts.finding(ID, construction.node,
                                 f"LiveKitAPI() is created {where}, outside any coroutine: it {effect}")
+    for call in facts.local_calls:  # `lk = make_client()` at import, the factory in another project module
+        if call.origin in facts.project.client_factories and call.context in WHERE:
+            module, _, name = call.origin.partition(":")
+            yield facts.finding(ID, call.node, f"{name}() (from {module}) creates a LiveKitAPI and is called "
+                                               f"{WHERE[call.context]}, outside any coroutine: it {effect}")
 
 
 def _where(construction: Construction, import_time_calls: frozenset[str]) -> str | None:

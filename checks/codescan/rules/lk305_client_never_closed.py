@@ -3,8 +3,8 @@
 An unclosed LiveKitAPI leaves its aiohttp session open: "Unclosed client session" at exit and
 leaked connections in long-running apps. Each client is followed to what holds it (`lifetimes`):
 a local must be closed in its function, on every path (an early `return`/`raise` before a close
-outside `finally` leaks it), `self.<attr>` in some method, a module-level name somewhere in the
-project. A client built on a session the caller passes (`session=`) or handed to someone else is
+outside `finally` leaks it, and so does an `await` that raises before it), `self.<attr>` in some
+method, a module-level name somewhere in the project. A client built on a session the caller passes (`session=`) or handed to someone else is
 theirs to close.
 """
 
@@ -36,3 +36,7 @@ def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:
             yield facts.finding(ID, life.node, f"this LiveKitAPI is not closed when the function leaves early: "
                                                f"line {life.early_exit} returns or raises before the aclose() "
                                                f"(use `async with` or close it in `finally:`)")
+        elif life.raising is not None:
+            yield facts.finding(ID, life.node, f"this LiveKitAPI is not closed when line {life.raising} raises "
+                                               f"(a refused request raises TwirpError): the aclose() after it is "
+                                               f"skipped (use `async with` or close it in `finally:`)")
