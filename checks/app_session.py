@@ -13,33 +13,14 @@ from typing import Any
 
 import click
 
+from livekit_doctor.checks.plumbing.app_endpoint import (DEFAULT_PAYLOAD, ROOM_FIELDS, TOKEN_FIELDS, URL_FIELDS,
+                                                        call_endpoint, find_field)
 from livekit_doctor.checks.plumbing.http_client import client_session
 from livekit_doctor.checks.plumbing.server_api import classify, validate
 from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.target import UrlError, net_timeout, parse_url
+from livekit_doctor.checks.plumbing.target import UrlError, parse_url
 from livekit_doctor.checks.plumbing.tokens import inspect_token
 from livekit_doctor.plugin import Context, Result, Status, check, failed, import_off_loop, passed, shorten, skipped
-
-DEFAULT_PAYLOAD = {"user_id": "livekit-doctor", "agent_id": "doctor", "session_duration_hours": 1}
-TOKEN_FIELDS = ("token", "access_token", "accessToken", "participant_token", "participantToken", "jwt")
-URL_FIELDS = ("livekit_url", "url", "ws_url", "wsUrl", "server_url", "serverUrl", "livekitUrl")
-ROOM_FIELDS = ("room_name", "room", "roomName")
-
-
-def find_field(data: Any, names: tuple[str, ...]) -> str | None:
-    """The first string value under one of `names`, searched breadth-first through nested objects."""
-    queue = [data]
-    while queue:
-        node = queue.pop(0)
-        if isinstance(node, dict):
-            for name in names:
-                if isinstance(node.get(name), str) and node[name]:
-                    return node[name]
-            queue.extend(v for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            queue.extend(node)
-    return None
-
 
 def token_object(data: Any) -> dict[str, Any] | None:
     """An AccessToken serialised whole (a web framework encoding the object's attributes), if the answer holds one."""
@@ -53,11 +34,6 @@ def token_object(data: Any) -> dict[str, Any] | None:
         elif isinstance(node, list):
             queue.extend(node)
     return None
-
-
-def payload(ctx: Context) -> dict[str, Any]:
-    raw = ctx.option("app_payload")
-    return json.loads(raw) if raw else dict(DEFAULT_PAYLOAD)
 
 
 def related_problems(ctx: Context) -> list[Result]:
@@ -75,25 +51,6 @@ def finding_lines(problems: list[Result]) -> list[str]:
         else:
             found.append(f"{result.check_id}: {result.summary}")
     return found
-
-
-async def call_endpoint(ctx: Context) -> dict[str, Any]:
-    """POST the payload once per run; LK502 and LK503 share the answer."""
-    import asyncio
-
-    import aiohttp
-
-    async def post() -> dict[str, Any]:
-        url = ctx.option("app_endpoint")
-        try:
-            async with await client_session(ctx, total=net_timeout(ctx) * 2) as session:
-                async with session.post(url, json=payload(ctx)) as resp:
-                    text = await resp.text()
-                    return {"status": resp.status, "text": text, "content_type": resp.content_type}
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            return {"error": f"{type(exc).__name__}: {exc}"}
-
-    return await ctx.amemo("app.endpoint", post)
 
 
 @check("LK502", "App session endpoint", area="session", after=("area:sdk", "area:code"),
@@ -116,7 +73,7 @@ async def app_endpoint(ctx: Context) -> Result:
     if status >= 300:
         problems = related_problems(ctx)
         related = finding_lines(problems)
-        details = f"the app answered: {' '.join(text.split())[:200]}"
+        details = f"the app answered: {ctx.redactor.redact(' '.join(text.split()))[:200]}"  # redact, then cut
         if related:
             worst = problems[0].status.severity
             return failed(f"POST {endpoint} -> HTTP {status}; likely cause, found by this run: {related[0]}",
@@ -250,6 +207,8 @@ class JsonObject(click.ParamType):
             parsed = json.loads(value)
         except json.JSONDecodeError as exc:
             self.fail(f"not valid JSON: {exc}", param, ctx)
+        except RecursionError:
+            self.fail("nested too deeply", param, ctx)
         if not isinstance(parsed, dict):
             self.fail("must be a JSON object", param, ctx)
         return value

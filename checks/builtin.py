@@ -12,12 +12,14 @@ from pathlib import Path
 
 from livekit_doctor.plugin import Plugin
 
-AREAS = ("environment", "sdk", "credentials", "tokens", "reachability", "signaling", "session", "app_session", "code")
+AREAS = ("environment", "sdk", "credentials", "tokens", "reachability", "signaling", "session", "app_session", "code",
+         "network", "agents")
 # The causal chain the diagnosis ranks root causes by, most fundamental first: environment,
 # interpreter and SDK, credentials, DNS, TCP, TLS, is it LiveKit, server auth, clocks,
-# signalling, media, the app's code, the app's endpoint and its token.
-CHAIN = ("LK0", "LK1", "LK20", "LK401", "LK402", "LK403", "LK404", "LK205", "LK206", "LK405", "LK406", "LK501",
-         "LK3", "LK502", "LK503")
+# signalling, the advertised media addresses and ports, media, the app's code, the app's endpoint and its token.
+CHAIN = ("LK0", "LK1", "LK20", "LK401", "LK402", "LK403", "LK404", "LK205", "LK206", "LK405", "LK406", "LK705",
+         "LK702", "LK701", "LK501",
+         "LK3", "LK502", "LK503", "LK6")
 
 
 def _docs_dir() -> Path:

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 
 from livekit_doctor.checks.codescan.rules import RULES, Rule
 from livekit_doctor.checks.plumbing.options import exclude_option
-from livekit_doctor.plugin import Check, Context, Location, Result, check, failed, passed, warned
+from livekit_doctor.plugin import Check, Context, Location, Result, check, failed, in_daemon_thread, passed, warned
 
 if TYPE_CHECKING:
     from livekit_doctor.checks.codescan.scan import ScanReport
 
 
-async def code_scan(ctx: Context, cache: bool = False) -> "ScanReport":
-    """The project scanned once per run (in a worker thread: parsing is CPU work); `cache`: reuse the
-    results of unchanged files from earlier runs (the `scan` command's default)."""
+async def code_scan(ctx: Context) -> "ScanReport":
+    """The project scanned once per run (in a worker thread: parsing is CPU work), reusing the results
+    of unchanged files kept by earlier runs in ctx.cache_dir (none with --no-cache)."""
     import asyncio
     from concurrent.futures import Future
 
@@ -25,11 +25,14 @@ async def code_scan(ctx: Context, cache: bool = False) -> "ScanReport":
     from livekit_doctor.checks.codescan.scan import scan
     from livekit_doctor.checks.plumbing.sdk_shape import installed_sdk
 
+    cache = ctx.cache_dir / "scan-results" if ctx.cache_dir else None
+
     async def run() -> "ScanReport":
         knowledge: Future[Knowledge] = Future()
         # Parsing starts now; the verdicts wait for the SDK probe, which runs meanwhile.
-        scanning = asyncio.ensure_future(
-            asyncio.to_thread(scan, ctx.project_dir, knowledge, tuple(ctx.option("exclude") or ()), cache))
+        scanning = asyncio.ensure_future(  # a daemon thread: a run that times out exits without waiting for it
+            in_daemon_thread(scan, ctx.project_dir, knowledge, tuple(ctx.option("exclude") or ()), cache,
+                             ctx.progress))
         try:
             knowledge.set_result(Knowledge.from_shape(await installed_sdk(ctx)))
         except BaseException as exc:  # the scan thread must never wait for a probe that is not coming

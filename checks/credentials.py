@@ -8,7 +8,7 @@ from pathlib import Path
 
 from livekit_doctor.checks.plumbing.options import settings_options
 from livekit_doctor.checks.plumbing.settings import DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings
-from livekit_doctor.checks.plumbing.target import UrlError, parse_url, target
+from livekit_doctor.checks.plumbing.target import UrlError, host_kind, parse_url, target
 from livekit_doctor.plugin import Context, Result, check, failed, passed, shorten, skipped, warned
 
 SCHEMES = {
@@ -46,8 +46,10 @@ def credentials_found(ctx: Context) -> Result:
     where = ", ".join(f"{name.replace('_', ' ')} from {s.sources[name]}" for name in FIELDS if name in s.sources)
     missing = [var for name, var in FIELDS.items() if not getattr(s, name)]
     if missing:
+        unread = f": {'; '.join(s.problems)}" if s.problems else ""  # the likely cause: a source that exists, unread
         return failed(
-            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set" + (f" ({where})" if where else ""),
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set" + (f" ({where})" if where else "")
+            + unread,
             details="Looked in: " + "; ".join(s.looked_in) + ("\n" + "\n".join(s.problems) if s.problems else ""),
             fix=f"Set {', '.join(missing)} in the environment or in the project's .env, e.g.\n"
                 "  LIVEKIT_URL=wss://<project>.livekit.cloud  LIVEKIT_API_KEY=API...  LIVEKIT_API_SECRET=...\n"
@@ -96,9 +98,6 @@ def server_url(ctx: Context) -> Result:
                      "only works behind a proxy that strips it")
     if t.query:
         notes.append("it has a query or fragment, which the SDKs do not expect")
-    if t.scheme in ("ws", "http") and t.host_kind != "loopback":
-        notes.append(f"{t.scheme}:// to a non-loopback host sends tokens unencrypted; browsers on https pages "
-                     "refuse ws:// (mixed content)")
     try:
         infos = socket.getaddrinfo(t.host, t.port, type=socket.SOCK_STREAM)
         facts["addresses"] = sorted({info[4][0] for info in infos})
@@ -106,10 +105,16 @@ def server_url(ctx: Context) -> Result:
         return failed(f"host {t.host} does not resolve: {exc.strerror}",
                       fix="Check the host name for typos; a LiveKit Cloud URL looks like wss://<project>.livekit.cloud.",
                       facts=facts)
+    fixes = ["Use the bare server URL: ws://host:7880 locally, wss://host in production."] if notes else []
+    # plain ws:// is normal on loopback, a LAN, a Docker network (ws://livekit:7880): judge where the host resolves to
+    if t.scheme in ("ws", "http") and any(host_kind(a) == "public" for a in facts["addresses"]):
+        notes.append(f"{t.scheme}:// to a public address sends tokens unencrypted; browsers on https pages "
+                     "refuse ws:// (mixed content)")
+        fixes.append(f"Serve the server behind TLS (a proxy or load balancer with a certificate for {t.host}) and use "
+                     f"{'wss' if t.scheme == 'ws' else 'https'}://{t.host}.")
     meaning = SCHEMES[t.scheme]
     if notes:
-        return warned(f"{url}: " + "; ".join(notes), details=meaning,
-                      fix="Use the bare server URL: ws://host:7880 locally, wss://host in production.", facts=facts)
+        return warned(f"{url}: " + "; ".join(notes), details=meaning, fix=" ".join(fixes), facts=facts)
     return passed(f"{url} ({meaning}); {t.host} resolves to {', '.join(facts['addresses'])}", facts=facts)
 
 

@@ -13,7 +13,7 @@ from livekit_doctor.plugin import Context, Result, check, passed, warned
 
 LIVEKIT_DISTRIBUTIONS = ("livekit", "livekit-api", "livekit-protocol", "livekit-agents", "aiohttp", "protobuf", "PyJWT")
 LOW_MEMORY_BYTES = 512 * 1024 * 1024
-HIGH_LOAD_PER_CPU = 2.0
+HIGH_LOAD_PER_CPU = 4.0  # a busy build is normal; LK501 measures its own starvation (media_health.LagMeter)
 
 
 def in_virtualenv() -> bool:

@@ -16,4 +16,5 @@ PRODUCT = Product(
     check_group="livekit_doctor.checks",
     command_group="livekit_doctor.commands",
     snapshot_prefix="livekit-doctor-snapshot",
+    cache_env="LIVEKIT_DOCTOR_CACHE",
 )

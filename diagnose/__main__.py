@@ -1,3 +1,3 @@
-from livekit_doctor.cli import main
+from livekit_doctor.launch import main
 
 main()

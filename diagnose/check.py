@@ -24,6 +24,7 @@ class Check:
     timeout: float = 10.0
     after: tuple[str, ...] = ()  # run after these when selected, whatever their result; "area:NAME" = that area
     explained_by: tuple[str, ...] = ()  # when one of these has a problem, a problem here is its consequence
+    speculative: bool = False  # starts with the run, not after its needs; cancelled if one does not pass
     layer: int = 0  # place on the plugin's causal chain (from Plugin.chain at registration)
     plugin: str = ""
     docs_dir: Path | None = None  # filled in at registration from the plugin's declaration
@@ -86,6 +87,7 @@ def check(
     timeout: float = 10.0,
     after: tuple[str, ...] | list[str] = (),
     explained_by: tuple[str, ...] | list[str] = (),
+    speculative: bool = False,
 ) -> Callable[[CheckFunc], Check]:
     """Decorator turning a function `(ctx) -> Result` (sync or async) into a Check.
 
@@ -93,12 +95,16 @@ def check(
     (check IDs, or "area:NAME" for every selected check of that area). `explained_by`: check IDs
     that are preconditions without being `needs` (so this check need not wait for them): when one
     of them has a problem, a problem here is reported as its consequence, not as a headline. The
-    registry rejects unknown IDs and cycles when it loads.
+    registry rejects unknown IDs and cycles when it loads. `speculative`: a long check whose needs
+    usually pass starts with the run instead of after them; its result is held until they are
+    done, and if one does not pass the check is cancelled (it must clean up in `finally`) and
+    skipped as usual, so the outcome is the same, only sooner. It reads other checks' results only
+    after `await ctx.settled(...)`.
     """
 
     def wrap(func: CheckFunc) -> Check:
         return Check(id=id, title=title, area=area, func=func, needs=tuple(needs), timeout=timeout, after=tuple(after),
-                     explained_by=tuple(explained_by))
+                     explained_by=tuple(explained_by), speculative=speculative)
 
     return wrap
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
@@ -14,12 +15,16 @@ from livekit_doctor import PRODUCT, registry as registry_mod
 from livekit_doctor.context import Context, make_context
 from livekit_doctor.errors import UsageError
 from livekit_doctor.output import Sink
+from livekit_doctor.params import Seconds
 from livekit_doctor.product import Product
 from livekit_doctor.registry import Registry
 from livekit_doctor.render import FORMATS
 from livekit_doctor.render.document import DocumentError, RunDocument, redact_result
 from livekit_doctor.result import Result
-from livekit_doctor.summary import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
+from livekit_doctor.summary import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USAGE
+
+
+REPORT_LIMIT = 50_000_000  # bytes of a saved run `report` reads
 
 
 def use_color(stream: Any) -> bool:
@@ -28,28 +33,37 @@ def use_color(stream: Any) -> bool:
 
 
 class Progress:
-    """Prints each result as it lands; on a terminal, a status line shows what is still running."""
+    """Prints each result as it lands; on a terminal (not in CI), one status line under them shows what
+    is still running and what long work says about itself (`ctx.progress`)."""
 
     def __init__(self, ctx: Context, total: list[str], *, verbose: bool, stream: Any) -> None:
+        from livekit_doctor.status import StatusLine
+
         self.ctx, self.pending, self.verbose, self.stream = ctx, list(total), verbose, stream
-        self.live = use_color(stream)
+        self.color = use_color(stream)
+        self.line = StatusLine(stream)
+        self.note = ""
+        ctx.progress = self.progress
 
     def __call__(self, result: Result) -> None:
         from livekit_doctor.render.text import result_block
 
         if result.check_id in self.pending:
             self.pending.remove(result.check_id)
-        block = result_block(redact_result(result, self.ctx.redactor), verbose=self.verbose, color=self.live)
-        if self.live:
-            self.stream.write("\r\x1b[K")
-        click.echo(block, file=self.stream, color=self.live)
+        if not self.pending:
+            self.line.clear()
+        self.line.print(result_block(redact_result(result, self.ctx.redactor), verbose=self.verbose, color=self.color))
+        self.status(force=True)
+
+    def progress(self, text: str) -> None:
+        self.note = text
         self.status()
 
-    def status(self) -> None:
-        if self.live and self.pending:
+    def status(self, force: bool = False) -> None:
+        if self.pending:
             shown = " ".join(self.pending[:6]) + (" …" if len(self.pending) > 6 else "")
-            self.stream.write(click.style(f"running {len(self.pending)}: {shown}", dim=True))
-            self.stream.flush()
+            note = f" · {self.note}" if self.note else ""
+            self.line.show(f"running {len(self.pending)}: {shown}{note}", force=force, dim=self.color)
 
 
 def format_option() -> click.Option:
@@ -68,7 +82,7 @@ def _run_options(reg: Registry, product: Product) -> list[click.Parameter]:
     return [
         click.Option(["--select"], multiple=True, metavar="IDS", help="Only these check IDs or prefixes (LK2, LK401)."),
         click.Option(["--ignore"], multiple=True, metavar="IDS", help="Leave out these check IDs or prefixes."),
-        click.Option(["--timeout"], type=click.FloatRange(min=0, min_open=True), help="Budget for the whole run, in seconds."),
+        click.Option(["--timeout"], type=Seconds(), help="Budget for the whole run, in seconds."),
         click.Option(["--fail-on"], type=click.Choice(["warn", "fail"]), default="fail", show_default=True,
                      help="Lowest status that makes the exit code 1."),
         format_option(),
@@ -83,8 +97,15 @@ def _run_options(reg: Registry, product: Product) -> list[click.Parameter]:
         verbose_option(),
         click.Option(["--show-tokens"], is_flag=True,
                      help="Show tokens found in output with only their signature removed (default: whole token hidden)."),
+        no_cache_option(product),
         *reg.options,
     ]
+
+
+def no_cache_option(product: Product = PRODUCT) -> click.Option:
+    return click.Option(["--no-cache"], is_flag=True,
+                        help=f"Neither use nor update what earlier runs kept in ${product.cache_env or 'the cache'} "
+                             f"(default ~/.cache/{product.name}; see '{product.prog} cache').")
 
 
 def _snapshot_path(params: dict[str, Any], product: Product) -> Path | None:
@@ -101,14 +122,14 @@ def _doctor(reg: Registry, params: dict[str, Any], product: Product) -> int:
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     sink = Sink(fmt=fmt, output=output, snapshot=_snapshot_path(params, product), junit=params["junit"],
                 github=os.environ.get("GITHUB_ACTIONS") == "true", step_summary=Path(summary_file) if summary_file else None)
-    ctx = make_context(params)
+    ctx = make_context(params, product=product)
     for warning in reg.warnings:
         click.echo(f"warning: {warning}", err=True)
     stream_text = fmt == "text" and output is None
     progress = Progress(ctx, [c.id for c in checks], verbose=verbose, stream=sys.stdout if fmt == "text" else sys.stderr)
     on_result = progress if (fmt == "text" or use_color(sys.stderr)) else None
     if on_result is not None:
-        progress.status()
+        progress.status(force=True)
 
     from livekit_doctor.runner import run_blocking
 
@@ -126,9 +147,29 @@ def _doctor(reg: Registry, params: dict[str, Any], product: Product) -> int:
         verbose=verbose,
         product=product,
     ).redacted(ctx.redactor)
-    sink.report(doc, streamed=stream_text)
-    sink.side_reports(doc)
+    with _ctrl_c_deferred():  # the verdict and the snapshot survive another Ctrl-C
+        sink.report(doc, streamed=stream_text)
+        sink.side_reports(doc)
     return EXIT_INTERRUPTED if run.interrupted else doc.exit_code
+
+
+@contextlib.contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Ctrl-C pressed while the reports are written takes effect after them (they take milliseconds)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 def build_cli(reg: Registry, product: Product = PRODUCT) -> click.Group:
@@ -168,11 +209,18 @@ def build_cli(reg: Registry, product: Product = PRODUCT) -> click.Group:
         click.echo(chk.explain())
 
     @cli.command("report", params=[format_option(), output_option(), verbose_option()])
-    @click.argument("file", type=click.File("r", encoding="utf-8"))
+    @click.argument("file", type=click.File("rb"))
     def report(file: Any, fmt: str, output: Path | None, verbose: bool) -> None:
         """Re-render a saved run (a --format json file or a snapshot) in any format; '-' reads stdin."""
         sink = Sink(fmt=fmt, output=output)
-        doc = load_document(file.read(), getattr(file, "name", "-"), product)
+        name = getattr(file, "name", "-")
+        try:
+            text = file.read(REPORT_LIMIT + 1).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(f"{name} is not UTF-8 text (byte {exc.start}): not a saved run") from None
+        if len(text) > REPORT_LIMIT:
+            raise DocumentError(f"{name} is larger than {REPORT_LIMIT // 1_000_000} MB: not a saved run")
+        doc = load_document(text, name, product)
         doc.verbose = verbose
         sink.report(doc)
 
@@ -191,7 +239,7 @@ def load_document(text: str, name: str, product: Product = PRODUCT) -> RunDocume
     embedded = extract_run(text)
     try:
         data = json.loads(embedded if embedded is not None else text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise DocumentError(f"{name} is neither a {product.name} JSON report nor a snapshot") from None
     try:
         return dataclasses.replace(RunDocument.from_dict(data), product=product)
@@ -214,26 +262,45 @@ def _plugin_commands(product: Product) -> list[click.Command]:
 
 def main(argv: list[str] | None = None, product: Product = PRODUCT) -> None:
     """Entry point: usage errors are one line and exit 2; a crash of the doctor itself exits 3."""
-    args = sys.argv[1:] if argv is None else argv
+    sys.exit(run(sys.argv[1:] if argv is None else argv, product))
+
+
+def run(args: list[str], product: Product = PRODUCT) -> int:
+    """The command line's exit code for `args`, every outcome reported on stdout/stderr (tests call it in-process)."""
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is shown escaped, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    if any("\x00" in arg for arg in args):  # only possible in-process: a real command line cannot hold one
+        click.echo(f"{product.prog}: error: an argument holds a NUL byte", err=True)
+        return EXIT_USAGE
     try:
         reg = registry_mod.load(product)
         code = build_cli(reg, product).main(args=args, prog_name=product.prog, standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
-        click.echo(f"{product.prog}: error: {exc.format_message()}", err=True)
+        click.echo(f"{product.prog}: error: {_one_line(exc.format_message())}", err=True)
         code = EXIT_USAGE
     except UsageError as exc:
-        click.echo(f"{product.prog}: error: {exc}", err=True)
+        click.echo(f"{product.prog}: error: {_one_line(str(exc))}", err=True)
         code = EXIT_USAGE
     except click.exceptions.Abort:
         code = EXIT_INTERRUPTED
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         code = EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say to it
+        code = EXIT_PROBLEMS
     except Exception as exc:
-        click.echo(f"{product.prog}: internal error: {type(exc).__name__}: {exc}", err=True)
+        from livekit_doctor.redact import Redactor
+
+        click.echo(Redactor().redact(f"{product.prog}: internal error: {type(exc).__name__}: {exc}"), err=True)
         if "-v" in args or "--verbose" in args:
-            click.echo(traceback.format_exc(), err=True)
+            click.echo(Redactor().redact(traceback.format_exc()), err=True)
         code = EXIT_INTERNAL
-    sys.exit(code or 0)
+    return code or 0
+
+
+def _one_line(message: str) -> str:
+    """A message that quotes the user's input stays one line: control characters shown escaped."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in message.strip())

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, TypeVar
 
+from livekit_doctor import PRODUCT
+from livekit_doctor.cache import cache_root
 from livekit_doctor.errors import UsageError
+from livekit_doctor.product import Product
 from livekit_doctor.redact import Redactor
 from livekit_doctor.result import Result
 
@@ -25,10 +28,14 @@ class Context:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     redactor: Redactor = field(default_factory=Redactor)
     results: dict[str, Result] = field(default_factory=dict)
+    cache_dir: Path | None = None  # where answers are kept between runs; None: keep nothing (--no-cache)
+    # Long work says where it is ("code scan: 120/953 files"): one status line on a terminal, else nothing.
+    progress: Callable[[str], None] = field(default=lambda text: None, repr=False)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _locks: dict[str, "asyncio.Lock"] = field(default_factory=dict, repr=False)
     _thread_locks: dict[str, threading.RLock] = field(default_factory=dict, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _settled: dict[str, "asyncio.Event"] = field(default_factory=dict, repr=False)  # set by the runner
 
     def option(self, name: str, default: Any = None) -> Any:
         value = self.options.get(name)
@@ -46,6 +53,14 @@ class Context:
                 self._memo[key] = factory()
             return self._memo[key]
 
+    async def settled(self, *check_ids: str) -> None:
+        """Wait until these checks of the run have their result (for a speculative check, whose needs
+        may still be running); IDs not in the run are ignored."""
+        for check_id in check_ids:
+            event = self._settled.get(check_id)
+            if event is not None:
+                await event.wait()
+
     async def amemo(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
         """Async `memo`: concurrent checks asking for the same key wait for one computation."""
         import asyncio  # not at module top: the CLI must start without loading asyncio
@@ -57,15 +72,22 @@ class Context:
         return self._memo[key]
 
 
-def make_context(options: Mapping[str, Any], *, env: Mapping[str, str] | None = None) -> Context:
+def make_context(options: Mapping[str, Any], *, env: Mapping[str, str] | None = None,
+                 product: Product = PRODUCT) -> Context:
     """The one way to build a run's Context: the CLI, every subcommand and the pytest plugin use it.
 
     `options` are the command line's values by option name; `project` (default ".") must be a
-    directory; `show_tokens` keeps tokens' header and payload in the output.
+    directory; `show_tokens` keeps tokens' header and payload in the output; `no_cache` leaves the
+    product's cache directory alone (nothing read, nothing written).
     """
     project = Path(options.get("project") or ".")
-    if not project.is_dir():
+    try:
+        usable = project.is_dir()
+    except (OSError, ValueError):  # a name too long for the file system
+        usable = False
+    if not usable:
         raise UsageError(f"project directory {project} does not exist")
-    return Context(project_dir=project.resolve(), options=dict(options),
-                   env=dict(os.environ if env is None else env),
-                   redactor=Redactor(keep_tokens=bool(options.get("show_tokens"))))
+    env = dict(os.environ if env is None else env)
+    return Context(project_dir=project.resolve(), options=dict(options), env=env,
+                   redactor=Redactor(keep_tokens=bool(options.get("show_tokens"))),
+                   cache_dir=None if options.get("no_cache") else cache_root(product, env))

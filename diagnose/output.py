@@ -25,6 +25,15 @@ class OutputError(UsageError):
 
 
 def check_writable(path: Path) -> None:
+    try:
+        _check_writable(path)
+    except OutputError:
+        raise
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte: the path itself is unusable
+        raise OutputError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _check_writable(path: Path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"cannot write {path}: directory {parent} does not exist")
@@ -35,16 +44,27 @@ def check_writable(path: Path) -> None:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: a killed run leaves no half report."""
+    """Write to a temporary file beside `path`, then rename: a killed run leaves no half report.
+
+    Only a regular file (or a new one) is replaced: a device or a pipe (`--output /dev/null`,
+    /dev/stdout) is written in place, never renamed over, and a symbolic link's target is replaced,
+    not the link."""
     check_writable(path)
+    if path.exists() and not path.is_file():
+        with open(path, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(text)
+        return
+    path = path.resolve() if path.is_symlink() else path
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:  # undecodable names shown
             fh.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # the disk filled up, the directory went away: one line, not a traceback
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
 
 
@@ -60,7 +80,7 @@ class Sink:
     step_summary: Path | None = None
 
     def __post_init__(self) -> None:
-        for path in (self.output, self.snapshot, self.junit):
+        for path in (self.output, self.snapshot, self.junit, self.step_summary if self.github else None):
             if path is not None:
                 check_writable(path)
 

@@ -4,17 +4,23 @@
 
 Only the names below are promised to plugin authors; the engine's other modules may change.
 Subcommands (the `livekit_doctor.commands` group) build their Context with `make_context` and
-print through a `Sink`, like the doctor itself.
+print through a `Sink`, like the doctor itself. What is worth keeping between runs goes under
+`ctx.cache_dir` (None with --no-cache) through `write_entry`/`read_entry`, which drop an entry
+as soon as a file it was computed from changes.
 """
 
+from livekit_doctor.cache import cache_sizes, clear_cache, prune, read_entry, write_atomic, write_entry
 from livekit_doctor.check import Check, Plugin, check
 from livekit_doctor.context import Context, make_context
-from livekit_doctor.offloop import import_off_loop
+from livekit_doctor.offloop import import_off_loop, in_daemon_thread
 from livekit_doctor.output import Sink
+from livekit_doctor.params import Seconds
 from livekit_doctor.redact import shorten
-from livekit_doctor.result import Location, Result, Status, errored, failed, passed, skipped, warned
+from livekit_doctor.result import Location, Result, Status, errored, failed, json_safe, passed, skipped, warned
+from livekit_doctor.status import StatusLine
 
 __all__ = [
-    "Check", "Context", "Location", "Plugin", "Result", "Sink", "Status", "check", "errored", "failed",
-    "import_off_loop", "make_context", "passed", "shorten", "skipped", "warned",
+    "Check", "Context", "Location", "Plugin", "Result", "Seconds", "Sink", "Status", "StatusLine", "cache_sizes",
+    "check", "clear_cache", "errored", "failed", "import_off_loop", "in_daemon_thread", "json_safe", "make_context",
+    "passed", "prune", "read_entry", "shorten", "skipped", "warned", "write_atomic", "write_entry",
 ]

@@ -18,6 +18,7 @@ class Product:
     check_group: str  # entry-point group of check plugins
     command_group: str  # entry-point group of extra subcommands
     snapshot_prefix: str  # default snapshot file name: <prefix>-<UTC time>.md
+    cache_env: str = ""  # variable naming the cache directory (default ~/.cache/<name>)
 
     def is_builtin(self, distribution: str | None) -> bool:
         """Plugins shipped by this distribution load first and their graph errors are fatal."""

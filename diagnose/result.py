@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,20 @@ class Result:
         data["caused_by"] = tuple(data.get("caused_by", ()))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def json_safe(value: Any) -> Any:
+    """`value` as strict JSON data: NaN and infinities (which json.dumps writes as invalid JSON) and any
+    other object a plugin put in its facts become strings, tuples become lists, keys become strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return str(value)
 
 
 def passed(summary: str, **kw: Any) -> Result:

@@ -121,6 +121,8 @@ def _blocked(chk: Check, ctx: Context, selected: set[str]) -> Result | None:
     for need in chk.needs:
         if need not in selected:
             return skipped(f"skipped: needs {need}, which is not selected")
+        if need not in ctx.results:  # still running (a speculative check asks early)
+            continue
         status = ctx.results[need].status
         if status in (Status.FAIL, Status.ERROR, Status.SKIP):
             why = "was skipped" if status is Status.SKIP else status.value + "ed"
@@ -153,13 +155,17 @@ async def run_checks(
     selected = {c.id for c in checks}
     by_id = {c.id: c for c in checks}
     done: dict[str, asyncio.Event] = {c.id: asyncio.Event() for c in checks}
+    ctx._settled = done
 
     async def runner(chk: Check) -> None:
-        for need in (*chk.needs, *chk.after):  # `after` only orders: its result never skips this check
-            if need in done:
-                await done[need].wait()
-        blocked = _blocked(chk, ctx, selected)
-        result = _stamp(blocked, chk, 0.0) if blocked else await run_check(chk, ctx, grace)
+        if chk.speculative and chk.needs:
+            result = await _speculate(chk, ctx, selected, done, grace)
+        else:
+            for need in (*chk.needs, *chk.after):  # `after` only orders: its result never skips this check
+                if need in done:
+                    await done[need].wait()
+            blocked = _blocked(chk, ctx, selected)
+            result = _stamp(blocked, chk, 0.0) if blocked else await run_check(chk, ctx, grace)
         ctx.results[chk.id] = result
         done[chk.id].set()
         if on_result is not None:
@@ -167,7 +173,7 @@ async def run_checks(
 
     tasks = {asyncio.create_task(runner(c), name=c.id): c.id for c in checks}
     try:
-        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        _, pending = await asyncio.wait(tasks, timeout=timeout) if tasks else (set(), set())
         if pending:
             run.timed_out = True
             await _cancel(pending, grace)
@@ -176,16 +182,52 @@ async def run_checks(
         current = asyncio.current_task()
         if current is not None:
             current.uncancel()
-        await _cancel([t for t in tasks if not t.done()], grace)
+        try:
+            await _cancel([t for t in tasks if not t.done()], grace)
+        except asyncio.CancelledError:  # a second Ctrl-C: stop waiting for cleanups, keep what finished
+            if current is not None:
+                current.uncancel()
     for task, cid in tasks.items():
         if cid not in ctx.results:
             why = "interrupted" if run.interrupted else f"run timed out after {timeout:.1f} s"
-            ctx.results[cid] = _stamp(errored(why), by_id[cid], time.perf_counter() - start)
+            waited = [n for n in (*by_id[cid].needs, *by_id[cid].after) if n in done and not done[n].is_set()]
+            ctx.results[cid] = _stamp(  # a check that never started did not break: it was not run
+                skipped(f"not run: {'the run was interrupted' if run.interrupted else 'the ' + why} while it waited "
+                        f"for {', '.join(waited)}")
+                if waited and not by_id[cid].speculative else errored(why), by_id[cid], time.perf_counter() - start)
             if on_result is not None:  # shown like every other result, not only in the report
                 on_result(ctx.results[cid])
     run.results = link_causes([ctx.results[c.id] for c in checks], checks)
     run.duration = time.perf_counter() - start
     return run
+
+
+async def _speculate(chk: Check, ctx: Context, selected: set[str], done: dict[str, asyncio.Event],
+                     grace: float) -> Result:
+    """Run the check while its needs run. As soon as one of them does not pass, cancel it (it cleans
+    up); once all are done, report the usual skip, or its result after its afters too."""
+    task = asyncio.ensure_future(run_check(chk, ctx, grace))
+    waits = {asyncio.ensure_future(done[n].wait()) for n in chk.needs if n in done}
+    try:
+        while waits:
+            _, waits = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done() and _blocked(chk, ctx, selected):
+                task.cancel()
+        blocked = _blocked(chk, ctx, selected)
+        if blocked is not None:
+            task.cancel()
+            await asyncio.wait({task}, timeout=grace)
+            return _stamp(blocked, chk, 0.0)
+        for after in chk.after:
+            if after in done:
+                await done[after].wait()
+        return await task
+    except asyncio.CancelledError:  # Ctrl-C or the run's timeout
+        for waiter in waits:
+            waiter.cancel()
+        task.cancel()
+        await asyncio.wait({task}, timeout=grace)
+        raise
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[None]] | set[asyncio.Task[None]], grace: float) -> None:
@@ -207,28 +249,35 @@ def run_blocking(
 
     asyncio.run waits without limit, at its end, for every task to finish cancelling; a check
     that ignores cancellation would keep the doctor from exiting after its results were
-    reported. As with asyncio.run, the first Ctrl-C cancels the run (checks clean up and what
-    finished is kept) and a second one raises KeyboardInterrupt.
+    reported. The first Ctrl-C cancels the run (checks clean up and what finished is kept); a
+    second one stops waiting for their cleanups, still returning the run (its verdict and snapshot
+    survive); a third raises KeyboardInterrupt.
     """
     loop = asyncio.new_event_loop()
     loop.set_exception_handler(_unless_abandoned)
     main = loop.create_task(run_checks(checks, ctx, on_result=on_result, timeout=timeout, grace=grace))
-    restore_sigint = _cancel_on_sigint(loop, main)
+    hurry: list[asyncio.Task[Any]] = [main]  # what a further Ctrl-C cancels: the run, then the final wait
+    restore_sigint = _cancel_on_sigint(loop, hurry)
     try:
         return loop.run_until_complete(main)
     finally:
-        restore_sigint()
         try:
             leftovers = asyncio.all_tasks(loop)
             for task in leftovers:
                 task.cancel()
             shutdown = loop.create_task(loop.shutdown_asyncgens())
-            loop.run_until_complete(asyncio.wait({*leftovers, shutdown}, timeout=grace))
+            final = loop.create_task(asyncio.wait({*leftovers, shutdown}, timeout=grace))
+            hurry[0] = final
+            try:
+                loop.run_until_complete(final)
+            except asyncio.CancelledError:  # Ctrl-C again: the leftovers are abandoned
+                pass
         finally:
+            restore_sigint()
             loop.close()
 
 
-def _cancel_on_sigint(loop: asyncio.AbstractEventLoop, main: asyncio.Task[Run]) -> Callable[[], None]:
+def _cancel_on_sigint(loop: asyncio.AbstractEventLoop, hurry: list[asyncio.Task[Any]]) -> Callable[[], None]:
     if threading.current_thread() is not threading.main_thread() or (
         signal.getsignal(signal.SIGINT) is not signal.default_int_handler
     ):
@@ -238,9 +287,10 @@ def _cancel_on_sigint(loop: asyncio.AbstractEventLoop, main: asyncio.Task[Run]) 
     def on_sigint(signum: int, frame: object) -> None:
         nonlocal interrupts
         interrupts += 1
-        if interrupts == 1 and not main.done():
-            main.cancel()
-            loop.call_soon_threadsafe(lambda: None)  # wake the loop if it is waiting
+        if interrupts <= 2:
+            if not hurry[0].done():
+                hurry[0].cancel()
+                loop.call_soon_threadsafe(lambda: None)  # wake the loop if it is waiting
             return
         raise KeyboardInterrupt
 

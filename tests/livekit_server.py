@@ -108,13 +108,24 @@ class LiveKitServer:
         self._log = tempfile.NamedTemporaryFile(prefix="livekit-server-", suffix=".log", delete=False)
         self.proc: subprocess.Popen[bytes] | None = None
 
+    host = "127.0.0.1"  # where clients reach it
+    prefix: list[str] = []  # the command runs under this (tests/netns.py: `ip netns exec NAME`)
+
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"ws://{self.host}:{self.port}"
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
+
+    def answers(self) -> bool:
+        """`GET /` answers 200."""
+        try:
+            with urllib.request.urlopen(self.http_url + "/", timeout=1) as resp:
+                return resp.status == 200
+        except (urllib.error.URLError, ConnectionError, OSError):
+            return False
 
     def env(self) -> dict[str, str]:
         """LIVEKIT_* variables pointing a client (or the doctor) at this server."""
@@ -147,7 +158,7 @@ class LiveKitServer:
         self._log.truncate(0)
         self._log.seek(0)
         self.proc = subprocess.Popen(
-            [str(self.binary), "--config-body", json.dumps(self.config)],
+            [*self.prefix, str(self.binary), "--config-body", json.dumps(self.config)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -156,12 +167,8 @@ class LiveKitServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise ServerUnavailable(f"livekit-server exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.http_url + "/", timeout=1) as resp:
-                    if resp.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
+            if self.answers():
+                return self
             time.sleep(0.1)
         self.stop()
         raise ServerUnavailable(f"livekit-server did not answer on {self.http_url} within {timeout:.0f} s:\n{self.log()}")

@@ -33,6 +33,11 @@ SPECS: dict[str, tuple[str, ...]] = {
     "third-party": ("{third_party}",),
     "third-party+api": ("{third_party}", "livekit-api"),
     "protocol-mismatch": ("livekit-api==1.2.2", "--no-deps livekit-protocol==1.1.17"),
+    # voice agents (LK6xx): the newest release and an older 1.x, each running the test agents
+    "agents-newest": ("livekit-agents",),
+    "agents-1.2": ("livekit-agents==1.2.*", "httpx"),
+    # as pip installs it today: its inference module imports httpx, which openai >= 3 no longer brings
+    "agents-1.2-no-httpx": ("livekit-agents==1.2.*",),
 }
 
 

@@ -13,7 +13,7 @@ Answer = Callable[[str], tuple[int, bytes]]  # request path -> (status, body)
 
 @contextlib.contextmanager
 def serving(answer: Answer) -> Iterator[int]:
-    """Serve GET requests with `answer` until the block ends; yields the port."""
+    """Serve GET (and POST) requests with `answer` until the block ends; yields the port."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -22,6 +22,8 @@ def serving(answer: Answer) -> Iterator[int]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        do_POST = do_GET  # an app's session endpoint (LK502) is POSTed to
 
         def log_message(self, *args: object) -> None:
             pass

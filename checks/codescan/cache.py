@@ -1,10 +1,11 @@
 """Per-file results kept between runs: a file whose text, SDK knowledge, project facts and scan code
 are unchanged is not parsed again.
 
-One JSON file per scanned directory under ${LIVEKIT_DOCTOR_CACHE:-~/.cache/livekit-doctor}/scan-results,
+One JSON file per scanned directory under <cache>/scan-results (ctx.cache_dir; ~/.cache/livekit-doctor),
 holding each file's findings (or skip reason) under a key that hashes everything the verdict depends
 on: the file's text, the installed SDK's knowledge, the project-wide facts, and the source of the scan
-itself (so a changed rule invalidates it). `--no-cache` bypasses it; a broken cache file is ignored.
+itself (so a changed rule invalidates it). `--no-cache` bypasses it; a broken cache file is ignored;
+files of directories not scanned for a month (or beyond the newest 200) are pruned when one is saved.
 """
 
 from __future__ import annotations
@@ -12,18 +13,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from livekit_doctor.checks.codescan.facts import Finding, Project
 from livekit_doctor.checks.codescan.knowledge import Knowledge
+from livekit_doctor.plugin import prune, write_atomic
 
 Entry = tuple[list[Finding], str | None]  # the file's findings, or why it was skipped
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("LIVEKIT_DOCTOR_CACHE", Path.home() / ".cache" / "livekit-doctor")) / "scan-results"
 
 
 @lru_cache(maxsize=1)
@@ -42,9 +39,9 @@ def context_key(knowledge: Knowledge, project: Project) -> str:
 
 
 class ResultCache:
-    def __init__(self, root: Path, knowledge: Knowledge, project: Project, directory: Path | None = None) -> None:
+    def __init__(self, root: Path, knowledge: Knowledge, project: Project, directory: Path) -> None:
         name = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-        self.path = (directory or cache_dir()) / f"{name}.json"
+        self.path = directory / f"{name}.json"
         self.context = context_key(knowledge, project)
         self.old: dict[str, Entry] = {}
         self.new: dict[str, Entry] = {}
@@ -68,11 +65,6 @@ class ResultCache:
 
     def save(self) -> None:
         """Keep this run's entries only (the files as they are now), written atomically."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}")
-            entries = {key: ([dataclasses.astuple(f) for f in found], reason) for key, (found, reason) in self.new.items()}
-            temporary.write_text(json.dumps(entries), encoding="utf-8")
-            temporary.replace(self.path)
-        except OSError:
-            pass  # a read-only cache only costs speed
+        entries = {key: ([dataclasses.astuple(f) for f in found], reason) for key, (found, reason) in self.new.items()}
+        write_atomic(self.path, json.dumps(entries).encode())
+        prune(self.path.parent)

@@ -64,13 +64,22 @@ def python_files(root: Path, exclude: tuple[str, ...] = ()) -> tuple[list[Path],
 
 
 def read(path: Path) -> bytes | str:
-    """The file's bytes, or why it cannot be read."""
+    """The file's bytes, or why it cannot be read. Opened without blocking and read only if it is a regular
+    file, at most MAX_BYTES: a named pipe `x.py` would block for ever, a link to /dev/zero never end."""
+    import stat
+
     try:
-        if path.stat().st_size > MAX_BYTES:
-            return f"larger than {MAX_BYTES // 1_000_000} MB"
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         return f"unreadable: {exc.strerror}"
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return "not a regular file (a named pipe or a device): not read"
+            data = fh.read(MAX_BYTES + 1)
+        except OSError as exc:
+            return f"unreadable: {exc.strerror}"
+    return f"larger than {MAX_BYTES // 1_000_000} MB" if len(data) > MAX_BYTES else data
 
 
 def decode(data: bytes) -> str | tuple[str]:
@@ -97,6 +106,20 @@ def parse_text(text: str, path: Path, rel: str) -> SourceFile | str:
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes; nesting too deep for the parser
         return f"cannot be parsed: {exc or type(exc).__name__}"
     return SourceFile(path, rel, text, tree)
+
+
+def unparsable(text: str, path: Path, rel: str) -> str | None:
+    """Why parse_text would skip the file, or None, at about half its cost where no tree is needed: the
+    symbol-table pass runs the same parser without building Python objects. Whatever it refuses (it also
+    refuses a few things ast.parse accepts, like `nonlocal` at module level) parse_text judges again."""
+    import symtable
+
+    try:
+        symtable.symtable(text, str(path), "exec")
+    except Exception:  # SyntaxError, ValueError (null bytes), RecursionError, MemoryError
+        parsed = parse_text(text, path, rel)
+        return parsed if isinstance(parsed, str) else None
+    return None
 
 
 def parse(path: Path, root: Path) -> SourceFile | str:

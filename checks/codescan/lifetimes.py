@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from livekit_doctor.checks.codescan.facts import Construction, Lifetime, Project
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-ASYNC_DEF = re.compile(r"^async[ \t]+def[ \t]+(\w+)", re.MULTILINE)  # module-level: importable by name
+ASYNC_DEF = re.compile(r"async[ \t]+def[ \t]+(\w+)")  # at a line's start, module level: importable by name
 PLAIN_DEF = re.compile(r"^def[ \t]+(\w+)(.*?)(?=^[^\s#)]|\Z)", re.MULTILINE | re.DOTALL)  # a module-level def's text
 CONSTRUCTS = re.compile(r"\bLiveKitAPI\s*\(")
 RUNS = {"run", "run_until_complete"}
@@ -41,11 +41,18 @@ def project_of(texts: dict[str, str]) -> Project:
                 (attrs if name[1] else names).add(name[2])
     packages = frozenset(rel.split("/")[0].removesuffix(".py") for rel in texts)
     wrappers = frozenset(f"{_module(rel)}:{name}" for rel, text in texts.items()
-                         if "async def" in text and "livekit" in text.lower() for name in ASYNC_DEF.findall(text))
-    factories = frozenset(f"{_module(rel)}:{name}" for rel, text in texts.items() if CONSTRUCTS.search(text)
+                         if "async def" in text and ("livekit" in text or "livekit" in text.lower())
+                         for name in _module_async_defs(text))
+    # (literals tested first: a pattern starting with one is scanned for fast, one starting with \b or ^ is not)
+    factories = frozenset(f"{_module(rel)}:{name}" for rel, text in texts.items()
+                          if "LiveKitAPI" in text and CONSTRUCTS.search(text)
                           for name, body in PLAIN_DEF.findall(text) if CONSTRUCTS.search(body))
     return Project(frozenset(names), frozenset(attrs),
                    closes or any("async with" in text for text in texts.values()), packages, wrappers, factories)
+
+
+def _module_async_defs(text: str) -> list[str]:
+    return [match[1] for match in ASYNC_DEF.finditer(text) if match.start() == 0 or text[match.start() - 1] == "\n"]
 
 
 def _module(rel: str) -> str:

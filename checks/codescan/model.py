@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from livekit_doctor.checks.codescan.credentials import assigned, env_default, passed
 from livekit_doctor.checks.codescan.facts import (Await, Call, Collected, Construction, Context, Function, Import,
@@ -145,6 +146,24 @@ class _Pass(ast.NodeVisitor):
         return tuple(bound)
 
     # --- visitors ---------------------------------------------------------------------------------
+
+    def visit(self, node: ast.AST) -> None:
+        """NodeVisitor's, with each class's method looked up once (not a string built and a getattr per node)."""
+        method = _METHODS.get(node.__class__)
+        if method is None:
+            method = _METHODS[node.__class__] = getattr(_Pass, f"visit_{node.__class__.__name__}", _Pass.generic_visit)
+        method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        """NodeVisitor's (every field in order, lists item by item), without its generator per node."""
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
 
     def visit_Import(self, node: ast.Import) -> None:
         kinds = self._import(node)
@@ -352,6 +371,9 @@ class _Pass(ast.NodeVisitor):
             return None
         name = self.def_names[-1]
         return self.class_names[-1] if name == "__init__" and self.class_names else name
+
+
+_METHODS: dict[type, Callable[[_Pass, Any], None]] = {}  # node class -> its visit_ method (the same for every pass)
 
 
 def _import_time_calls(tree: ast.Module) -> frozenset[str]:

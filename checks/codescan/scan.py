@@ -2,26 +2,31 @@
 
 A cheap first pass over the bytes picks the files that mention `livekit` and those importing a
 project module that does (a project's own wrapper of the SDK): no other file can misuse the SDK,
-so the rest are counted but never parsed. A large project is parsed and analysed by worker
+so the rest are counted but never parsed. Of the others, only those whose text names something a rule
+reads are parsed and analysed (`reach`: the rest cannot give a finding). A large project is parsed by worker
 processes when cores are idle (parsing is CPU-bound and holds the GIL), otherwise in this thread;
 the `scan` command also reuses the cached results of unchanged files (`cache`).
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import re
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 from livekit_doctor.checks.codescan.analysis import Finding, analyze
 from livekit_doctor.checks.codescan.cache import ResultCache
 from livekit_doctor.checks.codescan.facts import Project
-from livekit_doctor.checks.codescan.files import SourceFile, decode, parse_text, python_files, read
+from livekit_doctor.checks.codescan.files import SourceFile, decode, parse_text, python_files, read, unparsable
 from livekit_doctor.checks.codescan.knowledge import Knowledge
 from livekit_doctor.checks.codescan.lifetimes import project_of
 from livekit_doctor.checks.codescan.newer import analyse_in_app_python, newer
+from livekit_doctor.checks.codescan.reach import Reach
 
 MENTION = re.compile(rb"livekit|LIVEKIT|LiveKit")
 PARALLEL_LINES = 40_000  # below this, starting worker processes costs more than it saves
@@ -38,16 +43,17 @@ class ScanReport:
     files: int = 0  # read
     lines: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    analysed: int = 0  # parsed and analysed: the files that can hold LiveKit code
+    analysed: int = 0  # of the files that can hold LiveKit code: parsed and analysed, or ruled out by `reach`
 
 
 def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[str, ...] = (),
-         cache: Path | bool = False) -> ScanReport:
+         cache: Path | None = None, progress: Callable[[str], None] = lambda text: None) -> ScanReport:
     """Read every file, analyse those that can use the SDK against what the installed SDK provides.
 
     `knowledge` may still be on its way (a Future completed when the SDK probe answers): reading and
     parsing, the bulk of the work, go on meanwhile and the files parsed so far wait for it. `cache`
-    (True: the default directory, or a directory) reuses the results of unchanged files.
+    (a directory) reuses the results of unchanged files and keeps the new ones there. `progress` hears
+    how far it got (a status line on a terminal).
     """
     if not isinstance(knowledge, Future):
         known: Future[Knowledge] = Future()
@@ -56,7 +62,9 @@ def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[st
     paths, skipped = python_files(root, exclude)
     report = ScanReport(root, Knowledge(), skipped=skipped)
     contents: dict[str, bytes] = {}
-    for path in paths:
+    for number, path in enumerate(paths, 1):
+        if number % 100 == 0:
+            progress(f"code scan: read {number}/{len(paths)} files")
         rel = path.relative_to(root).as_posix()
         data = read(path)
         if isinstance(data, str):
@@ -73,10 +81,11 @@ def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[st
         else:
             texts[rel] = text
     project = project_of(texts)
-    if cache:
-        _cached(root, texts, knowledge.result(), project, report, None if cache is True else cache)
-    else:
-        _analyze(root, texts, knowledge, project, report)
+    with collector_paused():
+        if cache:
+            _cached(root, texts, knowledge.result(), project, report, cache, progress)
+        else:
+            _analyze(root, texts, knowledge, project, report, progress)
     report.knowledge = knowledge.result()
     _newer_syntax(root, texts, report.knowledge, project, report)
     report.findings.sort(key=lambda f: (f.path, f.line, f.col, f.rule))
@@ -85,7 +94,7 @@ def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[st
 
 
 def _cached(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Project, report: ScanReport,
-            directory: Path | None) -> None:
+            directory: Path, progress: Callable[[str], None]) -> None:
     """Unchanged files from the cache, the others analysed and remembered."""
     cache = ResultCache(root, knowledge, project, directory)
     keys = {rel: cache.key(rel, text) for rel, text in texts.items()}
@@ -101,7 +110,7 @@ def _cached(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Pr
         else:
             report.skipped.append((rel, entry[1]))
     fresh = ScanReport(root, knowledge)
-    _analyze(root, todo, knowledge, project, fresh)
+    _analyze(root, todo, knowledge, project, fresh, progress)
     reasons = dict(fresh.skipped)
     for rel in todo:
         cache.put(keys[rel], ([f for f in fresh.findings if f.path == rel], reasons.get(rel)))
@@ -112,17 +121,25 @@ def _cached(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Pr
 
 
 def _analyze(root: Path, texts: dict[str, str], knowledge: Future[Knowledge] | Knowledge, project: Project,
-             report: ScanReport) -> None:
-    """Parse and analyse: in worker processes when the project is large and cores are idle, else here."""
+             report: ScanReport, progress: Callable[[str], None] = lambda text: None) -> None:
+    """Parse and analyse the files that could give a finding (`reach`; the others are judged by their text):
+    in worker processes when they are many and cores are idle, else here. Until the SDK probe answers, the
+    files are picked by what any SDK has; those that what the installed one lacks adds, once it has answered."""
     if isinstance(knowledge, Knowledge):
         known: Future[Knowledge] = Future()
         known.set_result(knowledge)
         knowledge = known
-    if sum(text.count("\n") for text in texts.values()) >= PARALLEL_LINES and idle_cpus() >= WORKERS - 0.5:
-        _in_workers(root, texts, knowledge.result(), project, report)
+    early = Reach.of(knowledge.result() if knowledge.done() else Knowledge(), project)
+    picked = {rel: text for rel, text in texts.items() if early.could_find(rel, text)}
+    if sum(text.count("\n") for text in picked.values()) >= PARALLEL_LINES and idle_cpus() >= WORKERS - 0.5:
+        picked |= _picked_later(texts, picked, early, knowledge.result(), project)
+        rest = {rel: text for rel, text in texts.items() if rel not in picked}
+        report.analysed += len(rest) - len(_unparsable(root, rest, report))
+        _in_workers(root, picked, knowledge.result(), project, report, progress)
         return
     waiting: list[SourceFile] = []
-    for rel, text in texts.items():
+    for number, (rel, text) in enumerate(picked.items(), 1):
+        progress(f"code scan: analysing {number}/{len(picked)} files")
         parsed = parse_text(text, root / rel, rel)
         if isinstance(parsed, str):
             report.skipped.append((rel, parsed))
@@ -130,7 +147,37 @@ def _analyze(root: Path, texts: dict[str, str], knowledge: Future[Knowledge] | K
         waiting.append(parsed)
         if knowledge.done():
             _analyze_all(waiting, knowledge.result(), project, report)
-    _analyze_all(waiting, knowledge.result(), project, report)  # blocks only if parsing beat the probe
+    rest = {rel: text for rel, text in texts.items() if rel not in picked}
+    broken = _unparsable(root, rest, report)
+    later = _picked_later(texts, picked, early, knowledge.result(), project)  # blocks if parsing beat the probe
+    for rel, text in later.items():
+        parsed = parse_text(text, root / rel, rel) if rel not in broken else None
+        if isinstance(parsed, SourceFile):
+            waiting.append(parsed)
+        elif isinstance(parsed, str):
+            report.skipped.append((rel, parsed))
+    report.analysed += len(rest.keys() - broken - later.keys())
+    _analyze_all(waiting, knowledge.result(), project, report)
+
+
+def _unparsable(root: Path, rest: dict[str, str], report: ScanReport) -> set[str]:
+    """Of the files ruled out by their text, those the parser refuses: reported skipped all the same."""
+    broken = set()
+    for rel, text in rest.items():
+        why = unparsable(text, root / rel, rel)
+        if why is not None:
+            report.skipped.append((rel, why))
+            broken.add(rel)
+    return broken
+
+
+def _picked_later(texts: dict[str, str], picked: dict[str, str], early: Reach, knowledge: Knowledge,
+                  project: Project) -> dict[str, str]:
+    """The files the installed SDK adds to those picked before it was known (names it lacks, its methods)."""
+    if knowledge == early.knowledge:
+        return {}
+    later = Reach.of(knowledge, project).beyond(early)
+    return {rel: text for rel, text in texts.items() if rel not in picked and later.could_find(rel, text)}
 
 
 def _newer_syntax(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Project,
@@ -148,6 +195,20 @@ def _newer_syntax(root: Path, texts: dict[str, str], knowledge: Knowledge, proje
     version = f"Python {knowledge.python_version}"
     report.skipped[:] = [entry for entry in report.skipped if entry[0] not in unparsed] + [
         (rel, f"{why} (also for the app's {version})") for rel, why in still]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while syntax trees are built and walked: they are a great many
+    young objects without cycles (freed by reference counting), and collecting among them took 2/3 of
+    ast.parse's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def relevant(contents: dict[str, bytes]) -> list[str]:
@@ -196,7 +257,8 @@ def idle_cpus() -> float:
         return 0.0
 
 
-def _in_workers(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Project, report: ScanReport) -> None:
+def _in_workers(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Project, report: ScanReport,
+                progress: Callable[[str], None]) -> None:
     """Parse and analyse in WORKERS processes, the files dealt out by size (largest first, to the lightest)."""
     batches: list[list[tuple[str, str]]] = [[] for _ in range(WORKERS * 2)]
     loads = [0] * len(batches)
@@ -206,8 +268,9 @@ def _in_workers(root: Path, texts: dict[str, str], knowledge: Knowledge, project
         loads[lightest] += len(text)
     # spawn, not fork: the doctor runs threads (the event loop, the SDK probe) that a fork would copy mid-step
     with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for findings, skipped, analysed in pool.map(_batch, [root] * len(batches), batches, [knowledge] * len(batches),
-                                                    [project] * len(batches)):
+        for done, (findings, skipped, analysed) in enumerate(pool.map(
+                _batch, [root] * len(batches), batches, [knowledge] * len(batches), [project] * len(batches)), 1):
+            progress(f"code scan: analysed {done}/{len(batches)} shares of {len(texts)} files")
             report.findings += findings
             report.skipped += skipped
             report.analysed += analysed
@@ -218,11 +281,16 @@ def _batch(root: Path, batch: list[tuple[str, str]], knowledge: Knowledge,
     """One worker's share: parsed and analysed, reported back as plain data."""
     report = ScanReport(root, knowledge)
     sources = []
+    with collector_paused():
+        _parse_all(root, batch, report, sources)
+        _analyze_all(sources, knowledge, project, report)
+    return report.findings, report.skipped, report.analysed
+
+
+def _parse_all(root: Path, batch: list[tuple[str, str]], report: ScanReport, sources: list[SourceFile]) -> None:
     for rel, text in batch:
         parsed = parse_text(text, root / rel, rel)
         if isinstance(parsed, str):
             report.skipped.append((rel, parsed))
         else:
             sources.append(parsed)
-    _analyze_all(sources, knowledge, project, report)
-    return report.findings, report.skipped, report.analysed

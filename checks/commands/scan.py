@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import click
 
 from livekit_doctor.checks.codescan.rules import RULES
 from livekit_doctor.checks.plumbing.options import exclude_option, python_option
-from livekit_doctor.plugin import Sink, make_context
+from livekit_doctor.plugin import Sink, StatusLine, make_context
 from livekit_doctor.summary import EXIT_OK, EXIT_PROBLEMS
 
 
@@ -18,8 +19,8 @@ from livekit_doctor.summary import EXIT_OK, EXIT_PROBLEMS
 @click.option("--fail-on", type=click.Choice(["warn", "fail"]), default="fail", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
               help="sarif: SARIF 2.1.0 for GitHub code scanning (upload with github/codeql-action/upload-sarif).")
-@click.option("--no-cache", is_flag=True, help="Analyse every file again, ignoring the results kept from earlier "
-                                                 "runs (${LIVEKIT_DOCTOR_CACHE:-~/.cache/livekit-doctor}/scan-results).")
+@click.option("--no-cache", is_flag=True, help="Probe the SDK and analyse every file again, ignoring what earlier runs "
+                                                 "kept (${LIVEKIT_DOCTOR_CACHE:-~/.cache/livekit-doctor}).")
 def scan(directory: Path, fail_on: str, fmt: str, no_cache: bool, **options: Any) -> None:
     """Scan DIR's Python files for LiveKit SDK misuse (the LK3xx rules)."""
     import asyncio
@@ -28,8 +29,13 @@ def scan(directory: Path, fail_on: str, fmt: str, no_cache: bool, **options: Any
     from livekit_doctor.checks.code import code_scan
     from livekit_doctor.checks.codescan.formats import as_json, as_sarif, as_text
 
-    ctx = make_context({**options, "project": directory})
-    report = asyncio.run(code_scan(ctx, cache=not no_cache))
+    ctx = make_context({**options, "project": directory, "no_cache": no_cache})
+    line = StatusLine(sys.stderr)
+    ctx.progress = line.show
+    try:
+        report = asyncio.run(code_scan(ctx))
+    finally:
+        line.clear()
     if fmt == "sarif":
         try:
             doctor = version("livekit-doctor")

@@ -16,8 +16,10 @@ from livekit_doctor.checks.plumbing.grants import (ServiceCall, capabilities, cl
 from livekit_doctor.checks.plumbing.options import network_options, project_option, settings_options
 from livekit_doctor.checks.plumbing.settings import livekit_settings
 from livekit_doctor.checks.plumbing.target import UrlError, parse_url
-from livekit_doctor.checks.plumbing.tokens import MalformedToken, TokenInfo, extract_token, inspect_token, relative
-from livekit_doctor.plugin import Context, Result, Sink, failed, make_context, passed, shorten, skipped, warned
+from livekit_doctor.checks.plumbing.tokens import (MalformedToken, TokenInfo, extract_token, inspect_token, is_time,
+                                                   relative)
+from livekit_doctor.plugin import (Context, Result, Sink, failed, json_safe, make_context, passed, shorten, skipped,
+                                  warned)
 
 if TYPE_CHECKING:
     import aiohttp
@@ -31,9 +33,12 @@ PAD = " " * 12
 
 
 def _when(value: Any, now: float) -> str:
-    if not isinstance(value, (int, float)):
+    if not is_time(value):
         return "(not set)" if value is None else f"{clip(value)} (not a number)"
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
+    try:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
+    except (OverflowError, OSError, ValueError):  # beyond what a calendar date can show
+        return f"{value:g} (out of any date range)"
     return f"{stamp} ({'in ' + relative(value - now) if value > now else relative(now - value) + ' ago'})"
 
 
@@ -187,7 +192,7 @@ def document(info: TokenInfo, results: list[Result], url: str | None, exit_code:
 def token(token: str, no_server: bool, fmt: str, **options: Any) -> None:
     """Explain a LiveKit access token: a JWT, 'Bearer <jwt>', a URL with ?access_token=, a JSON body with a
     token field, or '-' / nothing for stdin. The signature is never shown."""
-    raw = sys.stdin.read() if token == "-" else token
+    raw = sys.stdin.buffer.read(1_000_000).decode("utf-8", "replace") if token == "-" else token
     ctx = make_context(options)
     s = livekit_settings(ctx)
     now = time.time()
@@ -210,7 +215,7 @@ def token(token: str, no_server: bool, fmt: str, **options: Any) -> None:
     if fmt == "json":
         import json
 
-        text = json.dumps(ctx.redactor.scrub(document(info, results, s.url, code)), indent=2, default=str)
+        text = json.dumps(json_safe(ctx.redactor.scrub(document(info, results, s.url, code))), indent=2)
         Sink(fmt="json").echo(text)
     else:
         Sink().echo(ctx.redactor.redact("\n".join(lines)))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from livekit_doctor.plugin import Seconds
+
 DEFAULT_NET_TIMEOUT = 3.0  # each network step; a broken setup is diagnosed within about 3-5 s
 
 
@@ -24,7 +26,7 @@ def settings_options() -> list[click.Option]:
 def network_options() -> list[click.Option]:
     """How every network step talks to the server: its timeout and the CAs it trusts."""
     return [
-        click.Option(["--net-timeout"], type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+        click.Option(["--net-timeout"], type=Seconds(), metavar="SECONDS",
                      help=f"Timeout of each network step (default {DEFAULT_NET_TIMEOUT:g} s)."),
         click.Option(["--ca-file"], type=click.Path(exists=True, dir_okay=False), metavar="PEM",
                      help="Extra CA certificates to trust for wss:// / https:// (a private CA)."),
@@ -47,3 +49,18 @@ def python_option() -> click.Option:
 def exclude_option() -> click.Option:
     return click.Option(["--exclude"], multiple=True, metavar="GLOB",
                         help="Leave these files or directories out of the code scan (repeatable).")
+
+
+DEFAULT_AGENT_TURNS = 2  # ~1 s a turn even with an instant agent: 3 would not fit LK6xx in 3 s (docs/agents.md)
+
+
+def agent_options() -> list[click.Option]:
+    """Which voice agent to dispatch and how many times to talk to it (LK6xx)."""
+    return [
+        click.Option(["--agent", "agent"], metavar="NAME",
+                     help="Voice agent to dispatch and talk to (default: the agent_name the project's worker "
+                          "registers; automatic dispatch when it sets none)."),
+        click.Option(["--agent-turns"], type=click.IntRange(min=0, max=20), metavar="N",
+                     help=f"Utterances said to the agent to measure its answer latency (default "
+                          f"{DEFAULT_AGENT_TURNS}; 0: join only)."),
+    ]

@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import signal
+import site
 import sys
 
 MARKER = "LIVEKIT_DOCTOR_PROBE "
@@ -210,6 +211,7 @@ def probe(project_dir: str) -> dict:
     if child_error:  # most likely the rtc import took the process down: say so, read the metadata here
         parallel = distributions()
         parallel["rtc_import"] = {"ok": False, "error": child_error}
+        out["cacheable"] = False  # a crash or a hang may not happen again: never kept between runs
     rtc_import = parallel.pop("rtc_import")
     imports["rtc"] = rtc_import if top is not None else {"ok": False, "error": top_error}
     out["imports"] = imports
@@ -247,6 +249,8 @@ def probe(project_dir: str) -> dict:
             methods["AccessToken.to_jwt"] = kind(token.to_jwt)
     out["methods"] = methods
     out["api_timeout_default"] = timeout_default(getattr(api, "LiveKitAPI", None)) if api is not None else None
+    out["sys_path"] = list(sys.path)  # what the doctor watches to know when a kept answer is stale
+    out["user_site"] = getattr(site, "USER_SITE", None) if getattr(site, "ENABLE_USER_SITE", False) else None
     return out
 
 

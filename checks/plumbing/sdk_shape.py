@@ -129,18 +129,27 @@ def _shadowed(candidates: list[dict[str, Any]], regular: str | None) -> list[str
 
 
 async def probe_shape(python: str, reason: str, project_dir: Path, env: Mapping[str, str],
-                      timeout: float = PROBE_TIMEOUT) -> SdkShape:
-    try:
-        data = await run_probe(python, project_dir, env, timeout)
-    except RuntimeError as exc:
-        return SdkShape.failure(str(exc), python, reason)
+                      timeout: float = PROBE_TIMEOUT, cache_dir: Path | None = None) -> SdkShape:
+    """The probe's answer judged; with `cache_dir`, an answer kept from an earlier run in the same
+    environment is used (probe_cache.py says what "the same" covers) and a new one is kept."""
+    from livekit_doctor.checks.plumbing import probe_cache
+
+    data = probe_cache.cached_answer(cache_dir, python, project_dir, env) if cache_dir else None
+    if data is None:
+        try:
+            data = await run_probe(python, project_dir, env, timeout)
+        except RuntimeError as exc:
+            return SdkShape.failure(str(exc), python, reason)
+        if cache_dir:
+            probe_cache.keep_answer(cache_dir, python, project_dir, env, data)
     return SdkShape.from_probe(data, python, reason)
 
 
 async def installed_sdk(ctx: Context) -> SdkShape:
     """The run's SDK shape: the probe runs once, every LK1xx check (and the code scan) shares it."""
     python, reason = choose_interpreter(ctx)
-    return await ctx.amemo("sdk.shape", lambda: probe_shape(python, reason, ctx.project_dir, ctx.env))
+    return await ctx.amemo("sdk.shape", lambda: probe_shape(python, reason, ctx.project_dir, ctx.env,
+                                                              cache_dir=ctx.cache_dir))
 
 
 LIVEKIT_DISTS = ("livekit-api", "livekit-protocol", "livekit", "livekit-agents")

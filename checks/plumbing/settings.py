@@ -56,10 +56,44 @@ def _env_file(ctx: Context) -> tuple[Path | None, str]:
     return (default, ".env") if default.is_file() else (None, ".env")
 
 
+MAX_SETTINGS_BYTES = 256_000  # a .env or lk config larger than this is not one (parsing it would stall the run)
+
+
+class SettingsFileError(OSError):
+    """A settings file that exists but cannot be used; the message says why, in words."""
+
+
+def read_settings_file(path: Path, limit: int = MAX_SETTINGS_BYTES) -> str:
+    """The text of a small regular UTF-8 file. Opened without blocking and checked before reading: a named
+    pipe or a device would block the run for ever, a huge file would stall it."""
+    import os
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise SettingsFileError(f"{path} could not be read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a named pipe" if stat.S_ISFIFO(info.st_mode) else "a device" if stat.S_ISCHR(info.st_mode) \
+                or stat.S_ISBLK(info.st_mode) else "not a regular file"
+            raise SettingsFileError(f"{path} is {kind}, not a settings file: not read")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise SettingsFileError(f"{path} is larger than {limit // 1000} KB: not a settings file, not read")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SettingsFileError(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+
+
 def _dotenv_values(path: Path) -> dict[str, str | None]:
+    import io
+
     from dotenv import dotenv_values
 
-    return dict(dotenv_values(path))
+    return dict(dotenv_values(stream=io.StringIO(read_settings_file(path))))
 
 
 def _lk_project(ctx: Context) -> tuple[dict[str, str], str, str | None]:
@@ -72,11 +106,15 @@ def _lk_project(ctx: Context) -> tuple[dict[str, str], str, str | None]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(read_settings_file(path)) or {}
         default = data.get("default_project")
-        project = next((p for p in data.get("projects") or [] if p.get("name") == default), None)
-    except (OSError, yaml.YAMLError, AttributeError, TypeError) as exc:
-        return {}, label, f"{path} could not be read: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        project = next((p for p in data.get("projects") or [] if isinstance(p, dict) and p.get("name") == default),
+                       None)
+    except SettingsFileError as exc:
+        return {}, label, str(exc)
+    except (OSError, yaml.YAMLError, AttributeError, TypeError, RecursionError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        return {}, label, f"{path} could not be read: {type(exc).__name__}: {first}"
     if project is None:
         return {}, label, (f"{path} names default project {default!r}, which it does not define" if default else None)
     values = {name: str(project[name]) for name in FIELDS if project.get(name)}
@@ -101,6 +139,8 @@ def resolve(ctx: Context) -> LiveKitSettings:
         try:
             values = _dotenv_values(env_path)
             layers.append((env_label, {name: values[var] for name, var in FIELDS.items() if values.get(var)}))
+        except SettingsFileError as exc:
+            problems.append(str(exc))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(f"{env_path} could not be read: {exc}")
     lk_values, lk_label, lk_problem = _lk_project(ctx)

@@ -37,6 +37,7 @@ class Join:
     ice_servers: list[str] = field(default_factory=list)
     candidates: list[dict[str, Any]] = field(default_factory=list)
     room: str = ""
+    turn_credentials: list[tuple[list[str], str, str]] = field(default_factory=list)  # (urls, username, credential)
 
 
 def parse_candidate(line: str) -> dict[str, Any] | None:
@@ -73,6 +74,8 @@ async def signal_join(ctx: Context, t: Target) -> Join:
             await room_call("CreateRoom", {"name": room, "empty_timeout": 10})
             try:
                 await _join(ws_url, session, timeout, result)
+                for _, _, credential in result.turn_credentials:
+                    ctx.redactor.add(credential)
             finally:  # even when cancelled (Ctrl-C, run timeout): no doctor- room is left behind
                 await asyncio.shield(room_call("DeleteRoom", {"room": room}))
         return result
@@ -128,6 +131,8 @@ async def _read_signal(ws: "aiohttp.ClientWebSocketResponse", result: Join, time
             result.server = {"version": info.version, "protocol": info.protocol, "region": info.region,
                              "node_id": info.node_id}
             result.ice_servers = [u for server in response.join.ice_servers for u in server.urls]
+            result.turn_credentials = [(list(server.urls), server.username, server.credential)
+                                       for server in response.join.ice_servers if server.credential]
         elif kind == "trickle":
             candidate = parse_candidate(json.loads(response.trickle.candidateInit or "{}").get("candidate", ""))
             if candidate:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import math
 import functools
 import dataclasses
 import platform
@@ -95,6 +96,7 @@ class RunDocument:
         if data["schema_version"] not in READABLE_VERSIONS:
             raise DocumentError(f"schema_version {data['schema_version']} is not supported "
                                 f"(this version reads {SCHEMA_VERSION}); upgrade {PRODUCT.name}")
+        _check_types(data)
         try:
             return cls(
                 results=[Result.from_dict(r) for r in data["results"]],
@@ -111,6 +113,45 @@ class RunDocument:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DocumentError(f"malformed run document: {type(exc).__name__}: {exc}") from None
+
+
+NUMBER = (int, float)
+RUN_TYPES: dict[str, Any] = {"started_at": str, "duration": NUMBER, "fail_on": str, "interrupted": bool,
+                             "timed_out": bool, "warnings": list, "explanations": dict, "doctor_version": str,
+                             "host": str, "python": str, "results": list}
+RESULT_TYPES: dict[str, Any] = {"status": str, "summary": str, "details": str, "fix": str, "facts": dict,
+                                "locations": list, "check_id": str, "title": str, "area": str, "plugin": str,
+                                "docs": str, "duration": NUMBER, "traceback": str, "caused_by": list, "layer": int}
+LOCATION_TYPES: dict[str, Any] = {"path": str, "line": int, "column": int, "message": str}
+
+
+def _check_types(data: dict[str, Any]) -> None:
+    """A saved run edited by hand or by another tool: every field the renderers read has the type they
+    expect, or DocumentError names the first one that does not (never a crash in a renderer)."""
+    from livekit_doctor.summary import FAIL_ON
+
+    def expect(where: str, value: Any, types: dict[str, Any]) -> None:
+        if not isinstance(value, dict):
+            raise DocumentError(f"{where} is a {type(value).__name__}, not an object")
+        for key, wanted in types.items():
+            item = value.get(key, 0 if wanted in (int, NUMBER) else wanted())
+            if not isinstance(item, wanted) or (wanted in (int, NUMBER) and
+                                                (isinstance(item, bool) or not math.isfinite(item))):
+                raise DocumentError(f"{where}.{key} is {item!r:.40} (of type {type(item).__name__}): "
+                                    "not what a saved run holds")
+
+    expect("the run", data, RUN_TYPES)
+    if data.get("fail_on", "fail") not in FAIL_ON:
+        raise DocumentError(f"fail_on {data['fail_on']!r} is not one of {', '.join(FAIL_ON)}")
+    if not all(isinstance(w, str) for w in data.get("warnings", [])) or \
+            not all(isinstance(v, str) for v in data.get("explanations", {}).values()):
+        raise DocumentError("warnings and explanations must hold text")
+    for i, result in enumerate(data["results"]):
+        expect(f"results[{i}]", result, RESULT_TYPES)
+        for j, loc in enumerate(result.get("locations", [])):
+            expect(f"results[{i}].locations[{j}]", loc, LOCATION_TYPES)
+        if not all(isinstance(c, str) for c in result.get("caused_by", [])):
+            raise DocumentError(f"results[{i}].caused_by must list check IDs")
 
 
 def redact_result(result: Result, redactor: Redactor) -> Result:

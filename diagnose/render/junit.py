@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from livekit_doctor.render.document import RunDocument
 from livekit_doctor.result import Result, Status
 from livekit_doctor.summary import FAIL_ON
+
+# Characters XML 1.0 cannot hold, even escaped (an app's answer may carry any of them): shown as U+FFFD.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _body(result: Result) -> str:
@@ -41,10 +45,11 @@ def render(doc: RunDocument) -> str:
         elif result.status is Status.WARN:
             ET.SubElement(case, "system-out").text = "warning: " + _body(result)
     suite.set("tests", str(len(doc.results)))
-    for name, value in counts.items():
-        suite.set(name, str(value))
+    for counted, value in counts.items():
+        suite.set(counted, str(value))
     suite.set("time", f"{doc.duration:.3f}")
     root = ET.Element("testsuites", name=name)
     root.append(suite)
     ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    xml = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + NOT_XML.sub("\ufffd", xml) + "\n"

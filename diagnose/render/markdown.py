@@ -10,7 +10,7 @@ import json
 import re
 
 from livekit_doctor.render.document import RunDocument
-from livekit_doctor.result import Result, Status
+from livekit_doctor.result import Result, Status, json_safe
 
 MARK = {Status.PASS: "✅ pass", Status.WARN: "⚠️ warn", Status.FAIL: "❌ fail", Status.SKIP: "⏭️ skip",
         Status.ERROR: "💥 error"}
@@ -140,7 +140,7 @@ def render(doc: RunDocument, *, include_run: bool = True) -> str:
     sections += ["## Environment", _environment(doc), "## Configuration", _configuration(doc),
                  "## Timings", _timings(doc)]
     if include_run:
-        run_json = json.dumps(doc.to_dict(), indent=2)
+        run_json = json.dumps(json_safe(doc.to_dict()), indent=2)
         summary = RUN_JSON_SUMMARY.format(prog=doc.product.prog)
         sections += ["## Run data", f"<details>\n<summary>{summary}</summary>\n\n{fenced(run_json, 'json')}\n\n</details>"]
     return "\n\n".join(sections) + "\n"

@@ -1,7 +1,8 @@
 """A minimal, correct voice-session backend: the shape the doctor's code scan expects.
 
-POST /api/voice/session creates a room and returns a join token. LiveKitAPI is created
-inside the running loop (the app's startup hook) and closed on shutdown.
+POST /api/voice/session creates a room, dispatches the voice agent the body names
+(`agent_id`) to it, and returns a join token. LiveKitAPI is created inside the running loop
+(the app's startup hook) and closed on shutdown.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ async def create_session(request: web.Request) -> web.Response:
     room_name = f"voice-{uuid.uuid4().hex[:8]}"
     lkapi: api.LiveKitAPI = request.app["lkapi"]
     await lkapi.room.create_room(api.CreateRoomRequest(name=room_name, empty_timeout=300))
+    if body.get("agent_id"):
+        await lkapi.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name=str(body["agent_id"]), room=room_name))
     token = (
         api.AccessToken()
         .with_identity(str(body.get("user_id", "guest")))

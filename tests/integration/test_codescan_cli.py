@@ -67,7 +67,7 @@ def test_scan_command(run_doctor, tmp_path):
 def test_exclude_and_robustness(run_doctor, tmp_path):
     (tmp_path / "ok.py").write_text("from livekit import api\nlk = api.LiveKitAPI()\n")
     (tmp_path / "bad.py").write_text("from livekit import api\ndef broken(:\n")
-    (tmp_path / "deep.py").write_text("from livekit import api\nx = " + "not " * 900 + "1\n")
+    (tmp_path / "deep.py").write_text("from livekit import api\nx = " + "not " * 900 + "1\nlk = api.LiveKitAPI()\n")
     (tmp_path / "big.py").write_bytes(b"x = 1\n" * 900_000)  # 5.4 MB
     (tmp_path / "locked.py").write_text("x = 1\n")
     os.chmod(tmp_path / "locked.py", 0)

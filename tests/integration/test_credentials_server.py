@@ -135,4 +135,4 @@ def test_token_command_good_malformed_and_secret_never_shown(livekit_server, run
         assert piece not in proc.stdout
     bad = run_doctor("token", "not-a-token", env=env)
     assert (bad.returncode, bad.stdout) == (2, "")
-    assert bad.stderr == "livekit-doctor: error: the token is malformed (not a JWT: Not enough segments)\n"
+    assert bad.stderr == "livekit-doctor: error: the token is malformed (not a JWT: 1 part separated by '.', not 3 (header.payload.signature))\n"

@@ -65,7 +65,7 @@ NODE = {
     "n-sip": {"identity": "tel", "sip": {"admin": True}},
     "n-sip-call": {"identity": "tel", "sip": {"call": True}},
     "n-cloud": {"identity": "x", "inference": {"perform": True}, "observability": {"write": True}},
-    "n-short": {"identity": "alice", "video": JOIN, "ttl": "5s"},
+    "n-short": {"identity": "alice", "video": JOIN, "ttl": "90s"},  # short, yet alive through a slow run
     "n-long": {"identity": "alice", "video": JOIN, "ttl": "30d"},
     "n-expired": {"identity": "alice", "video": JOIN, "ttl": "-2h"},
 }

@@ -113,7 +113,7 @@ def test_no_file_stops_the_scan(tmp_path):
     write(tmp_path, "plus.py", head + "x = " + " + ".join(["1"] * 500) + "\nlk = api.LiveKitAPI()\n")
     write(tmp_path, "elif.py", head + "x = 1\nif x == 0:\n    pass\n"
           + "".join(f"elif x == {i}:\n    pass\n" for i in range(1, 500)) + "lk = api.LiveKitAPI()\n")
-    write(tmp_path, "unary.py", head + "x = " + "not " * 900 + "1\n")
+    write(tmp_path, "unary.py", head + "x = " + "not " * 900 + "1\nlk = api.LiveKitAPI()\n")  # (named: analysed)
     write(tmp_path, "minus.py", head + "x = " + "-" * 5000 + "1\n")
     report = scan(tmp_path, OFFICIAL)
     assert [(f.rule, f.path, f.line) for f in report.findings] == [

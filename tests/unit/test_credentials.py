@@ -81,3 +81,19 @@ def test_dotenv_with_the_default_mode_in_the_developers_home_is_no_warning(tmp_p
     (tmp_path / ".env").write_text(f"LIVEKIT_API_KEY=APIkey1234\nLIVEKIT_API_SECRET={SECRET}\n")
     os.chmod(tmp_path / ".env", 0o644)
     assert run(key_and_secret, tmp_path).status is Status.PASS  # HOME is tmp_path: the developer's own checkout
+
+
+@pytest.mark.parametrize("url", ["ws://10.1.2.3:7880", "ws://198.18.7.1:7880", "http://192.168.1.20:7880"])
+def test_plain_ws_to_a_private_address_is_no_warning(tmp_path, url):
+    """A LAN, a Docker network or a test network: plain ws:// is how those servers are reached."""
+    r = run(server_url, tmp_path, env={"LIVEKIT_URL": url})
+    assert (r.status, r.fix) == (Status.PASS, ""), r
+
+
+def test_plain_ws_to_a_public_address_warns_with_the_tls_fix(tmp_path):
+    r = run(server_url, tmp_path, env={"LIVEKIT_URL": "ws://8.8.8.8:7880"})
+    assert r.status is Status.WARN
+    assert r.summary == ("ws://8.8.8.8:7880: ws:// to a public address sends tokens unencrypted; browsers on https "
+                         "pages refuse ws:// (mixed content)")
+    assert r.fix == ("Serve the server behind TLS (a proxy or load balancer with a certificate for 8.8.8.8) and use "
+                     "wss://8.8.8.8.")

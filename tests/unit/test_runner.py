@@ -273,3 +273,23 @@ def test_cleanup_that_finishes_within_grace_runs_before_the_result():
 
     (res,) = run_blocking([cleans_up], Context(), grace=5).results
     assert (res.status, res.summary, cleaned) == (Status.ERROR, "timed out after 0.1 s", [True])
+
+
+def test_checks_waiting_when_the_run_times_out_are_skipped_not_errors():
+    @check("TT001", "slow", area="t", timeout=30)
+    async def slow(ctx):
+        await asyncio.sleep(10)
+
+    @check("TT002", "after it", area="t", needs=("TT001",))
+    def waiting(ctx):
+        return passed("ok")
+
+    result = asyncio.run(run_checks([slow, waiting], Context(), timeout=0.2))
+    assert [(r.status, r.summary) for r in result.results] == [
+        (Status.ERROR, "run timed out after 0.2 s"),
+        (Status.SKIP, "not run: the run timed out after 0.2 s while it waited for TT001")]
+
+
+def test_no_checks_selected_is_an_empty_run():
+    result = run([], timeout=1)
+    assert (result.results, result.timed_out, result.interrupted) == ([], False, False)

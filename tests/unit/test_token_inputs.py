@@ -136,4 +136,4 @@ def test_garbage_is_one_line_and_exit_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "livekit_doctor", "token", "--no-server", "-"], input="hello world\n",
                           capture_output=True, text=True, cwd=tmp_path, env={"HOME": str(tmp_path), "PATH": ""})
     assert (proc.returncode, proc.stdout) == (2, "")
-    assert proc.stderr == "livekit-doctor: error: the token is malformed (not a JWT: Not enough segments)\n"
+    assert proc.stderr == "livekit-doctor: error: the token is malformed (not a JWT: 1 part separated by '.', not 3 (header.payload.signature))\n"

@@ -19,3 +19,17 @@ def test_generated_tone_is_found_again(hz):
 def test_silence_has_no_frequency():
     assert estimate_frequency(array.array("h", [0] * 4800)) == 0.0
     assert rms(array.array("h")) == 0.0
+
+
+def test_lost_and_repeated_frames_do_not_move_the_tone():
+    """A starved sender or receiver: a quarter of the 10 ms frames silent, some repeated."""
+    import random
+
+    import numpy as np
+
+    rng = random.Random(7)
+    frames = []
+    for frame in itertools.islice(tone_frames(440.0), 26):
+        roll = rng.random()
+        frames.append(np.zeros_like(frame) if roll < 0.25 else frames[-1] if roll < 0.4 and frames else frame)
+    assert estimate_frequency(np.concatenate(frames)[480 * 6:]) == pytest.approx(440.0, rel=0.01)
