@@ -120,7 +120,8 @@ async def agent_names(ctx: Context) -> Result:
     facts = {"workers": [vars(s) for s in code.workers], "dispatches": [vars(s) for s in code.dispatches]}
     registered = code.registered_names()
     automatic = [w for w in code.workers if w.name == ""]
-    locations = tuple(Location(s.path, s.line, 0, f"{s.how} {s.name!r}") for s in code.workers + code.dispatches)
+    locations = tuple(Location(s.path, s.line, 0, f"{s.how} {s.name!r}" if s.name is not None
+                               else f"{s.how} (a name computed at run time)") for s in code.workers + code.dispatches)
     if code.workers and code.dispatches and all(w.name is not None for w in code.workers):
         wrong = [d for d in code.dispatches if d.name is not None and d.name not in registered]
         if wrong:
