@@ -176,6 +176,20 @@ class LiveKitServer:
     def log(self) -> str:
         return Path(self._log.name).read_text(errors="replace")[-8000:]
 
+    def rooms(self, prefix: str = "") -> list[str]:
+        """The names of the rooms the server has that start with `prefix` (ListRooms over plain HTTP)."""
+        import jwt
+
+        now = int(time.time())
+        token = jwt.encode({"iss": self.api_key, "sub": "test", "nbf": now - 5, "exp": now + 60,
+                            "video": {"roomList": True}}, self.api_secret)
+        request = urllib.request.Request(f"{self.http_url}/twirp/livekit.RoomService/ListRooms", data=b"{}",
+                                         headers={"Authorization": f"Bearer {token}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            names = [room["name"] for room in json.loads(resp.read()).get("rooms", [])]
+        return [name for name in names if name.startswith(prefix)]
+
     def pause(self) -> None:
         """SIGSTOP: the port stays open but nothing answers (a hung server)."""
         assert self.proc is not None

@@ -8,7 +8,6 @@ app's own endpoint (tests/fixtures/app_backend in its agent modes) and waits in 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import subprocess
@@ -60,17 +59,6 @@ def doctor(server: LiveKitServer, project: Path, python: Path, *args: str, timeo
     return {r["check_id"]: r for r in json.loads(proc.stdout)["results"]}
 
 
-def doctor_rooms(server: LiveKitServer) -> list[str]:
-    from livekit import api
-
-    async def names() -> list[str]:
-        async with api.LiveKitAPI(server.http_url, server.api_key, server.api_secret) as lk:
-            rooms = await lk.room.list_rooms(api.ListRoomsRequest())
-        return [r.name for r in rooms.rooms if r.name.startswith("doctor-")]
-
-    return asyncio.run(names())
-
-
 @pytest.mark.parametrize("venv", ["agents-newest", "agents-1.2"])
 def test_echo_agent_joins_and_answers(server, venv):
     python = venv_python(venv)
@@ -89,7 +77,7 @@ def test_echo_agent_joins_and_answers(server, venv):
     # the echo agent's endpointing waits 150 ms below its gate, which the syllable's fading tail (the last
     # ~40 ms) is already under: no answer can come sooner than ~110 ms after the last sample
     assert len(lk604["facts"]["latencies_ms"]) == 2 and min(lk604["facts"]["latencies_ms"]) > 100
-    assert doctor_rooms(server) == []
+    assert server.rooms("doctor-") == []
 
 
 def test_entrypoint_crash_is_a_failed_job(server, newest):
@@ -100,7 +88,7 @@ def test_entrypoint_crash_is_a_failed_job(server, newest):
     assert "did not join within 10 s" in r["LK603"]["summary"]
     assert r["LK603"]["facts"]["job"]["status"] == "JS_RUNNING"  # the server keeps the assignment's state
     assert r["LK604"]["status"] == "skip"
-    assert doctor_rooms(server) == []
+    assert server.rooms("doctor-") == []
 
 
 def test_agent_that_joins_and_leaves(server, newest):
@@ -145,7 +133,7 @@ def test_no_worker_at_all(server, newest, tmp_path):
     assert r["LK601"]["status"] == "pass"  # --agent puts an agent in play: the interpreter's SDK is judged
     assert r["LK603"]["status"] == "fail"
     assert r["LK603"]["summary"].startswith("no worker is registered as 'nobody': the dispatch got no job")
-    assert doctor_rooms(server) == []
+    assert server.rooms("doctor-") == []
 
 
 def test_no_agent_in_play_skips_everything(server, tmp_path):
@@ -174,23 +162,13 @@ def test_ctrl_c_deletes_the_room(server, newest):
             [sys.executable, "-m", "livekit_doctor", "--no-snapshot", "--select", "LK603", "--python", str(newest)],
             cwd=AGENTS / "crash", env=clean_env(**server.env()), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
-        while not doctor_rooms(server) and time.monotonic() < deadline:
+        while not server.rooms("doctor-") and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert doctor_rooms(server), "the doctor never created its room"
+        assert server.rooms("doctor-"), "the doctor never created its room"
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
     assert proc.returncode == 130
-    assert doctor_rooms(server) == []
-
-
-def all_rooms(server: LiveKitServer) -> list[str]:
-    from livekit import api
-
-    async def names() -> list[str]:
-        async with api.LiveKitAPI(server.http_url, server.api_key, server.api_secret) as lk:
-            return [r.name for r in (await lk.room.list_rooms(api.ListRoomsRequest())).rooms]
-
-    return asyncio.run(names())
+    assert server.rooms("doctor-") == []
 
 
 def through_the_app(server: LiveKitServer, mode: str, python: Path, *args: str) -> dict:
@@ -208,7 +186,7 @@ def test_agent_joins_the_apps_room(server, newest, mode, how):
     assert f"'echo' (dispatched by {how}) joined as agent-AJ_" in lk605["summary"]
     assert lk605["summary"].endswith("; room deleted")
     assert lk605["facts"]["agent_id_sent"] == "echo"  # the worker's agent_name, read from the project's code
-    assert all_rooms(server) == []  # the app's room and the doctor's own
+    assert server.rooms() == []  # the app's room and the doctor's own
 
 
 def test_app_dispatches_a_name_no_worker_has(server, newest):
@@ -220,7 +198,7 @@ def test_app_dispatches_a_name_no_worker_has(server, newest):
     assert "(the doctor asked it for 'echo'), but no worker is registered as 'sales-agent': the dispatch got no " \
            "job; the workers on this machine register " in lk605["summary"]
     assert f"echo on port {worker.port}" in lk605["summary"]
-    assert all_rooms(server) == []
+    assert server.rooms() == []
 
 
 def test_app_dispatches_nothing(server, newest):
@@ -232,7 +210,7 @@ def test_app_dispatches_nothing(server, newest):
     assert lk605["summary"].endswith("but asked for no agent: no dispatch names one, and no worker without agent_name "
                                      "took the room within 2 s")
     assert "agent_name='echo'" in lk605["fix"]
-    assert all_rooms(server) == []
+    assert server.rooms() == []
 
 
 def test_token_room_config_for_a_room_the_app_created(server, newest):
@@ -242,7 +220,7 @@ def test_token_room_config_for_a_room_the_app_created(server, newest):
     assert lk605["summary"].startswith("the app's token asks for 'echo' in roomConfig.agents, but room "
                                        "'voice-livekit-doctor-")
     assert "existed before the first join (the app created it)" in lk605["summary"]
-    assert all_rooms(server) == []
+    assert server.rooms() == []
 
 
 def test_app_without_agent_skips(server, tmp_path):

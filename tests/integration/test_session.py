@@ -14,23 +14,11 @@ import pytest
 
 from app_backend import Backend
 from conftest import FIXTURES, clean_env
-from livekit_server import LiveKitServer
 
 pytestmark = pytest.mark.integration
 
 LOCAL_STUN = {"rtc": {"stun_servers": ["127.0.0.1:3478"]}}  # no lookups of public STUN servers
 DEAD_MEDIA = {"rtc": {"ips": {"includes": ["127.0.0.3/32"]}, "stun_servers": ["127.0.0.1:3478"]}}
-
-
-def doctor_rooms(server: LiveKitServer) -> list[str]:
-    from livekit import api
-
-    async def names() -> list[str]:
-        async with api.LiveKitAPI(server.http_url, server.api_key, server.api_secret) as lk:
-            rooms = await lk.room.list_rooms(api.ListRoomsRequest())
-        return [r.name for r in rooms.rooms if r.name.startswith("doctor-")]
-
-    return asyncio.run(names())
 
 
 def run_json(run_doctor, server, *args, **env):
@@ -51,7 +39,7 @@ def test_healthy_round_trip(start_server, run_doctor):
         {f"TCP to {a}:{server.rtc_tcp_port} (host candidate)" for a in ("127.0.0.1", "fd00::2", "::1")}, transport
     assert {"room_created_ms", "signal_connect_ms", "media_connected_ms", "subscribed_ms", "first_audio_frame_ms",
             "total_ms"} <= set(lk501["facts"])
-    assert doctor_rooms(server) == []
+    assert server.rooms("doctor-") == []
 
 
 def test_signalling_works_media_does_not(start_server, run_doctor):
@@ -65,7 +53,7 @@ def test_signalling_works_media_does_not(start_server, run_doctor):
                                      "(signal + media) failed: no result within 10 s")
     assert "ICE/TCP 7881; no TURN server is configured" in r["LK501"]["fix"]
     assert r["LK501"]["facts"]["room_deleted"] is True
-    assert doctor_rooms(server) == []
+    assert server.rooms("doctor-") == []
 
 
 def test_auto_create_off_round_trip_still_works(start_server, run_doctor):
@@ -84,7 +72,7 @@ def test_cleanup_when_interrupted(start_server, tmp_path, how):
     proc = subprocess.Popen(args, env=clean_env(**server.env()), cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while not [r for r in doctor_rooms(server) if not r.startswith("doctor-signal-")]:  # LK501's session is under way
+    while not [r for r in server.rooms("doctor-") if not r.startswith("doctor-signal-")]:  # LK501's session is under way
         assert time.monotonic() < deadline and proc.poll() is None, "the doctor never created its room"
         time.sleep(0.1)
     if how == "ctrl-c":
@@ -95,7 +83,7 @@ def test_cleanup_when_interrupted(start_server, tmp_path, how):
         assert proc.returncode == 130 and result["summary"] == "interrupted"
     else:
         assert proc.returncode == 1 and result["summary"] == "run timed out after 3.0 s"
-    assert doctor_rooms(server) == []
+    assert server.rooms("doctor-") == []
 
 
 def test_without_the_rtc_sdk_the_round_trip_is_skipped(monkeypatch):

@@ -23,20 +23,6 @@ pytestmark = pytest.mark.integration
 DEAD_MEDIA = {"rtc": {"ips": {"includes": ["127.0.0.3/32"]}, "stun_servers": ["127.0.0.1:3478"]}}
 
 
-def _rooms(server: LiveKitServer) -> list[str]:
-    """The names of the rooms the server has (ListRooms over plain HTTP, as any client would)."""
-    import urllib.request
-
-    import jwt
-
-    token = jwt.encode({"iss": server.api_key, "sub": "test", "nbf": int(time.time()) - 5,
-                        "exp": int(time.time()) + 60, "video": {"roomList": True}}, server.api_secret)
-    request = urllib.request.Request(f"{server.http_url}/twirp/livekit.RoomService/ListRooms", data=b"{}",
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=2) as resp:
-        return [room["name"] for room in json.loads(resp.read()).get("rooms", [])]
-
-
 def _doctor_mid_media(server: LiveKitServer, tmp_path) -> subprocess.Popen[str]:
     """The doctor started on LK501 and returned once its session room exists (media is then under way)."""
     proc = subprocess.Popen([sys.executable, "-m", "livekit_doctor", "--select", "LK501", "--no-snapshot",
@@ -45,7 +31,7 @@ def _doctor_mid_media(server: LiveKitServer, tmp_path) -> subprocess.Popen[str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            if any(r.startswith("doctor-") and not r.startswith("doctor-signal-") for r in _rooms(server)):
+            if any(r.startswith("doctor-") and not r.startswith("doctor-signal-") for r in server.rooms()):
                 time.sleep(1.0)  # A is connecting: signalling done, ICE under way
                 return proc
         except OSError:
