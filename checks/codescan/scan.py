@@ -48,15 +48,14 @@ class ScanReport:
 
 def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[str, ...] = (),
          cache: Path | None = None, progress: Callable[[str], None] = lambda text: None,
-         beside: bool = False) -> ScanReport:
+         processes: bool = True) -> ScanReport:
     """Read every file, analyse those that can use the SDK against what the installed SDK provides.
 
     `knowledge` may still be on its way (a Future completed when the SDK probe answers): reading and
     parsing, the bulk of the work, go on meanwhile and the files parsed so far wait for it. `cache`
     (a directory) reuses the results of unchanged files and keeps the new ones there. `progress` hears
-    how far it got (a status line on a terminal). `beside`: latencies are measured in this process
-    meanwhile, so a large share is parsed in worker processes even on busy cores (parsing here would
-    hold the GIL and delay the event loop's wake-ups, inflating what the network checks measure).
+    how far it got (a status line on a terminal). `processes=False` keeps all work in this thread: the
+    doctor, which may end its process at a timeout, must leave no worker process behind holding its pipes.
     """
     if not isinstance(knowledge, Future):
         known: Future[Knowledge] = Future()
@@ -86,9 +85,9 @@ def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[st
     project = project_of(texts)
     with collector_paused():
         if cache:
-            _cached(root, texts, knowledge.result(), project, report, cache, progress, beside)
+            _cached(root, texts, knowledge.result(), project, report, cache, progress, processes)
         else:
-            _analyze(root, texts, knowledge, project, report, progress, beside)
+            _analyze(root, texts, knowledge, project, report, progress, processes)
     report.knowledge = knowledge.result()
     _newer_syntax(root, texts, report.knowledge, project, report)
     report.findings.sort(key=lambda f: (f.path, f.line, f.col, f.rule))
@@ -97,7 +96,7 @@ def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[st
 
 
 def _cached(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Project, report: ScanReport,
-            directory: Path, progress: Callable[[str], None], beside: bool = False) -> None:
+            directory: Path, progress: Callable[[str], None], processes: bool = True) -> None:
     """Unchanged files from the cache, the others analysed and remembered."""
     cache = ResultCache(root, knowledge, project, directory)
     keys = {rel: cache.key(rel, text) for rel, text in texts.items()}
@@ -113,7 +112,7 @@ def _cached(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Pr
         else:
             report.skipped.append((rel, entry[1]))
     fresh = ScanReport(root, knowledge)
-    _analyze(root, todo, knowledge, project, fresh, progress, beside)
+    _analyze(root, todo, knowledge, project, fresh, progress, processes)
     reasons = dict(fresh.skipped)
     for rel in todo:
         cache.put(keys[rel], ([f for f in fresh.findings if f.path == rel], reasons.get(rel)))
@@ -124,7 +123,8 @@ def _cached(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Pr
 
 
 def _analyze(root: Path, texts: dict[str, str], knowledge: Future[Knowledge] | Knowledge, project: Project,
-             report: ScanReport, progress: Callable[[str], None] = lambda text: None, beside: bool = False) -> None:
+             report: ScanReport, progress: Callable[[str], None] = lambda text: None,
+             processes: bool = True) -> None:
     """Parse and analyse the files that could give a finding (`reach`; the others are judged by their text):
     in worker processes when they are many and cores are idle, else here. Until the SDK probe answers, the
     files are picked by what any SDK has; those that what the installed one lacks adds, once it has answered."""
@@ -135,7 +135,7 @@ def _analyze(root: Path, texts: dict[str, str], knowledge: Future[Knowledge] | K
     early = Reach.of(knowledge.result() if knowledge.done() else Knowledge(), project)
     picked = {rel: text for rel, text in texts.items() if early.could_find(rel, text)}
     large = sum(text.count("\n") for text in picked.values()) >= PARALLEL_LINES
-    if large and (beside or idle_cpus() >= WORKERS - 0.5):
+    if processes and large and idle_cpus() >= WORKERS - 0.5:
         picked |= _picked_later(texts, picked, early, knowledge.result(), project)
         rest = {rel: text for rel, text in texts.items() if rel not in picked}
         report.analysed += len(rest) - len(_unparsable(root, rest, report))
