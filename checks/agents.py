@@ -226,7 +226,8 @@ async def agent_join(ctx: Context) -> Result:
     if run.cause == ad.JOB_FAILED:
         return failed(f"the job for {who} failed: {run.detail}", facts=facts,
                       fix=f"Read the worker's log for job {run.job.get('id')} (\"unhandled exception while running "
-                          "the job task\"): the entrypoint raised or hangs before ctx.connect().")
+                          "the job task\"): the entrypoint raised or hangs before ctx.connect(), or raised right after it (an "
+                          "agent that leaves at once is never shown to the room).")
     if run.cause == ad.LEFT:
         return failed(f"{who} joined and left: {run.detail}", facts=facts,
                       fix="The entrypoint returned or raised after connecting: keep the job alive while the session "

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from livekit_doctor.checks.plumbing.agent_presence import POLL, server_ms, watch_leave
 from livekit_doctor.checks.plumbing.agent_turns import Mic, talk
 from livekit_doctor.checks.plumbing.http_client import client_session
 from livekit_doctor.checks.plumbing.settings import livekit_settings
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 JOB_WAIT = 5.0  # s for a worker to accept the job (healthy, local: ~0.3 s)
 JOIN_WAIT = 10.0  # s from the accepted job to the agent in the room (a job process may have to start)
 TRACK_WAIT = 5.0  # s from joining to its first published track
-POLL = 0.15  # s between ListDispatch reads
 RETRY_AFTER = 1.0  # s before the second dispatch to a worker that was full
 AGENT_KIND = 4  # ParticipantInfo.Kind AGENT
 AGENT_NAME_ATTRIBUTE = "lk.agent.name"
@@ -94,8 +94,12 @@ def _is_ours(participant: Any, run: AgentRun) -> bool:
 
 
 async def _watch_join(api: "lkapi.LiveKitAPI", room: Any, run: AgentRun, clock: _Clock, dispatch_id: str | None,
-                      step_timeout: float, arrived: "asyncio.Event", arrivals: dict[str, tuple[float, Any]]) -> Any:
-    """Wait for the agent's participant while reading the job from the server; sets run.cause when it fails."""
+                      step_timeout: float, arrived: "asyncio.Event", arrivals: dict[str, tuple[float, Any]]) -> str | None:
+    """Wait for the agent's participant while reading the job from the server; sets run.cause when it fails.
+
+    The server's list of participants is read too: it shows a participant that publishes nothing to the
+    others only in its 3 s batch of updates, so an agent that crashes within 3 s of joining is never shown
+    to the doctor's room. Returns the agent's identity."""
     import asyncio
 
     from livekit import api as lk
@@ -105,15 +109,22 @@ async def _watch_join(api: "lkapi.LiveKitAPI", room: Any, run: AgentRun, clock: 
         seen = [*room.remote_participants.values(), *(p for _, p in arrivals.values())]  # an agent may be gone already
         agent = next((p for p in seen if _is_ours(p, run)), None)
         if agent is not None:
-            return agent
+            return str(agent.identity)
         try:
-            listed = await asyncio.wait_for(api.agent_dispatch.list_dispatch(run.room), step_timeout)
+            listed, present = await asyncio.wait_for(asyncio.gather(
+                api.agent_dispatch.list_dispatch(run.room),
+                api.room.list_participants(lk.ListParticipantsRequest(room=run.room))), step_timeout)
             job = _job_facts(list(listed), dispatch_id, lk)
         except (asyncio.TimeoutError, lk.TwirpError):
-            job = {}
+            job, present = {}, None
         if job and not run.job:
             run.ms["job"], job_seen = clock.ms(), time.monotonic()
         run.job = job or run.job
+        listed_agent = next((p for p in (present.participants if present else ()) if _is_ours(p, run)), None)
+        if listed_agent is not None:
+            if run.dispatch_created_ns and listed_agent.joined_at_ms:
+                run.ms["joined"] = round(listed_agent.joined_at_ms - run.dispatch_created_ns / 1e6, 1)
+            return str(listed_agent.identity)
         if run.job.get("status") == "JS_FAILED":
             run.cause, run.detail = JOB_FAILED, run.job.get("error") or "the server reports the job failed"
             return None
@@ -175,31 +186,34 @@ async def _session(ctx: Context, api: "lkapi.LiveKitAPI", rooms: list[Any], run:
     mic = Mic()
     try:
         try:
-            clock = await _open(ctx, api, make_room, run, mic if turns > 0 else None, dispatch_ids, step_timeout)
+            clock = await _open(ctx, api, make_room, on_joined, run, mic if turns > 0 else None, dispatch_ids,
+                                step_timeout)
             run.ms["dispatched"] = clock.ms()
         except (asyncio.TimeoutError, lk.TwirpError) as exc:
             raise SetupFailed(f"{type(exc).__name__}: {exc}" if str(exc) else "no answer in time") from None
         room = rooms[0]
-        agent = await _watch_join(api, room, run, clock, dispatch_ids[0] if dispatch_ids else None, step_timeout,
-                                  arrived, arrivals)
+        identity = await _watch_join(api, room, run, clock, dispatch_ids[0] if dispatch_ids else None,
+                                     step_timeout, arrived, arrivals)
         if run.cause == NO_JOB and run.agent_name and await _busy_here(run, worker_ports):
             # A worker of that name runs here but was full at that moment (the doctor's own checks load this
             # machine too): that dispatch is lost for good, as an app's would be. Dispatch once more.
             run.cause, run.first_dispatch_lost = None, True
             clock = await _redispatch(api, run, dispatch_ids, step_timeout)
-            agent = await _watch_join(api, room, run, clock, dispatch_ids[-1], step_timeout, arrived, arrivals)
-        if agent is not None:
-            run.ms["joined"] = await _server_ms(api, run, agent.identity, step_timeout, "joined") or \
-                clock.ms(arrivals[agent.identity][0] if agent.identity in arrivals else None)
-            if agent.identity in departures:
-                left.set_result(departures[agent.identity])
-            await _published_and_talk(api, room, agent, run, clock, turns, mic, published, left, step_timeout)
+            identity = await _watch_join(api, room, run, clock, dispatch_ids[-1], step_timeout, arrived, arrivals)
+        if identity is not None:
+            run.identity = identity
+            if "joined" not in run.ms:
+                run.ms["joined"] = await server_ms(api, run, identity, step_timeout, "joined") or \
+                    clock.ms(arrivals[identity][0] if identity in arrivals else None)
+            if identity in departures:
+                left.set_result(departures[identity])
+            await _published_and_talk(api, room, run, clock, turns, mic, published, left, step_timeout)
     finally:
         await mic.close()
 
 
-async def _open(ctx: Context, api: "lkapi.LiveKitAPI", make_room: Any, run: AgentRun, mic: Mic | None,
-                dispatch_ids: list[str], step_timeout: float) -> _Clock:
+async def _open(ctx: Context, api: "lkapi.LiveKitAPI", make_room: Any, on_joined: Any, run: AgentRun,
+                mic: Mic | None, dispatch_ids: list[str], step_timeout: float) -> _Clock:
     """Create the room; dispatch while joining it with the microphone on (as a caller's app does): the rtc
     SDK's import and the join overlap the agent's coming. The clock starts at the dispatch (automatic
     dispatch: at the room's creation, which is what dispatches)."""
@@ -220,6 +234,8 @@ async def _open(ctx: Context, api: "lkapi.LiveKitAPI", make_room: Any, run: Agen
                 s.api_key, s.api_secret, identity="doctor-caller", video=join_grants(run.room))), 10)
         except rtc.ConnectError as exc:
             raise SetupFailed(f"ConnectError: {exc}") from None
+        for participant in list(room.remote_participants.values()):  # in before us: no participant_connected,
+            on_joined(participant)  # and an agent that crashes may be gone before the doctor looks
         if mic is not None:
             await asyncio.wait_for(mic.start(room), 10)
 
@@ -237,30 +253,6 @@ async def _open(ctx: Context, api: "lkapi.LiveKitAPI", make_room: Any, run: Agen
     else:
         await join()
     return clock
-
-
-async def _server_ms(api: "lkapi.LiveKitAPI", run: AgentRun, identity: str, step_timeout: float,
-                     what: str) -> float | None:
-    """Since our dispatch on the server's own clock (the agent may be in, and publishing, before the doctor is):
-    "joined" from its ParticipantInfo.joined_at_ms, "first_track" from its earliest track's version (set when
-    it is published); None without a dispatch of ours or an answer."""
-    import asyncio
-
-    from livekit import api as lk
-
-    if not run.dispatch_created_ns:
-        return None
-    try:
-        listed = await asyncio.wait_for(api.room.list_participants(lk.ListParticipantsRequest(room=run.room)),
-                                        step_timeout)
-    except (asyncio.TimeoutError, lk.TwirpError):
-        return None
-    info = next((p for p in listed.participants if p.identity == identity), None)
-    if info is None:
-        return None
-    stamps = [info.joined_at_ms] if what == "joined" else [t.version.unix_micro / 1000 for t in info.tracks]
-    stamps = [t for t in stamps if t]
-    return round(min(stamps) - run.dispatch_created_ns / 1e6, 1) if stamps else None
 
 
 async def _busy_here(run: AgentRun, worker_ports: tuple[int, ...]) -> bool:
@@ -284,7 +276,7 @@ async def _redispatch(api: "lkapi.LiveKitAPI", run: AgentRun, dispatch_ids: list
     return clock
 
 
-async def _published_and_talk(api: "lkapi.LiveKitAPI", room: Any, agent: Any, run: AgentRun, clock: _Clock,
+async def _published_and_talk(api: "lkapi.LiveKitAPI", room: Any, run: AgentRun, clock: _Clock,
                               turns: int, mic: Mic, published: "asyncio.Future[Any]", left: "asyncio.Future[Any]",
                               step_timeout: float) -> None:
     """The agent is in the room: wait for its first track (or its departure), then talk to it."""
@@ -292,17 +284,23 @@ async def _published_and_talk(api: "lkapi.LiveKitAPI", room: Any, agent: Any, ru
 
     from livekit import rtc
 
-    run.identity = agent.identity
-    if agent.track_publications and not published.done():
+    agent = room.remote_participants.get(run.identity)
+    if agent is not None and agent.track_publications and not published.done():
         published.set_result(time.monotonic())
-    done, _ = await asyncio.wait({published, left}, timeout=TRACK_WAIT, return_when=asyncio.FIRST_COMPLETED)
-    if left.done():  # gone, whether or not it published first
-        run.cause, run.detail = LEFT, f"{run.identity} left {clock.ms(left.result()) - run.ms['joined']:.0f} ms after joining"
+    watcher = asyncio.ensure_future(watch_leave(api, run, left, step_timeout))
+    try:
+        done, _ = await asyncio.wait({published, left}, timeout=TRACK_WAIT, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    agent = room.remote_participants.get(run.identity)  # one that publishes is shown to the room at once
+    if left.done() or (done and agent is None):  # gone, whether or not it published first
+        gone = left.result() if left.done() else None
+        run.cause, run.detail = LEFT, f"{run.identity} left {clock.ms(gone) - run.ms['joined']:.0f} ms after joining"
         return
     if not done:
         run.cause, run.detail = SILENT, f"{run.identity} joined but published no track within {TRACK_WAIT:g} s"
         return
-    run.ms["first_track"] = await _server_ms(api, run, agent.identity, step_timeout, "first_track") or \
+    run.ms["first_track"] = await server_ms(api, run, run.identity, step_timeout, "first_track") or \
         max(clock.ms(published.result()), run.ms["joined"])
     run.tracks = [f"{'audio' if p.kind == rtc.TrackKind.KIND_AUDIO else 'video'} {p.name!r}"
                   for p in agent.track_publications.values()]
