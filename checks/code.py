@@ -32,7 +32,8 @@ async def code_scan(ctx: Context) -> "ScanReport":
         # Parsing starts now; the verdicts wait for the SDK probe, which runs meanwhile.
         scanning = asyncio.ensure_future(  # a daemon thread: a run that times out exits without waiting for it
             in_daemon_thread(scan, ctx.project_dir, knowledge, tuple(ctx.option("exclude") or ()), cache,
-                             ctx.progress, False))  # no worker processes: a timed-out run exits at once
+                             ctx.progress, False,  # no worker processes: a timed-out run exits at once
+                             ctx.wait_for_quiet))  # holds off while a network check times a step
         try:
             knowledge.set_result(Knowledge.from_shape(await installed_sdk(ctx)))
         except BaseException as exc:  # the scan thread must never wait for a probe that is not coming

@@ -110,10 +110,11 @@ async def http_check(ctx: Context) -> Result:
     start = time.perf_counter()
     try:
         async with session:
-            async with session.get(f"{t.http_base}/", allow_redirects=False) as resp:
-                first_byte = elapsed_ms(start)
-                body = (await resp.content.read(200)).decode("utf-8", "replace")
-                status, server = resp.status, resp.headers.get("Server", "")
+            with ctx.measuring():  # the first byte's time is reported
+                async with session.get(f"{t.http_base}/", allow_redirects=False) as resp:
+                    first_byte = elapsed_ms(start)
+                    body = (await resp.content.read(200)).decode("utf-8", "replace")
+                    status, server = resp.status, resp.headers.get("Server", "")
             # LiveKit refuses /rtc/validate without a token (401); a web server or a proxy that
             # forwards only / answers 404 there
             async with session.get(f"{t.http_base}/rtc/validate", allow_redirects=False) as resp:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator, Mapping, TypeVar
 
 from livekit_doctor import PRODUCT
 from livekit_doctor.cache import cache_root
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
     import asyncio
 
 T = TypeVar("T")
+SWITCH_WHILE_MEASURING = 0.0002  # s: a thread mid-way through CPU work hands the GIL back this soon
 
 
 @dataclass
@@ -36,6 +40,38 @@ class Context:
     _thread_locks: dict[str, threading.RLock] = field(default_factory=dict, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _settled: dict[str, "asyncio.Event"] = field(default_factory=dict, repr=False)  # set by the runner
+    _quiet: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _measuring: int = field(default=0, repr=False)
+    _collecting: bool = field(default=True, repr=False)  # whether gc was on when the first measurement began
+    _switch: float = field(default=0.005, repr=False)  # the GIL's switch interval then
+
+    @contextlib.contextmanager
+    def measuring(self) -> Iterator[None]:
+        """Around a timed step (a latency the report shows): CPU-heavy work in other threads holds off
+        meanwhile (`wait_for_quiet`), and so does the garbage collector (a large scan's objects make a
+        full collection last tens of milliseconds). Either would otherwise be measured as network latency."""
+        with self._quiet:
+            self._measuring += 1
+            if self._measuring == 1:
+                self._collecting, self._switch = gc.isenabled(), sys.getswitchinterval()
+                gc.disable()
+                sys.setswitchinterval(SWITCH_WHILE_MEASURING)
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._measuring -= 1
+                if self._measuring == 0:
+                    sys.setswitchinterval(self._switch)
+                    if self._collecting:
+                        gc.enable()
+                self._quiet.notify_all()
+
+    def wait_for_quiet(self, limit: float = 2.0) -> None:
+        """Called by CPU-heavy work between its units (in a worker thread): wait while a measurement is
+        open, at most `limit` seconds, so that a stuck measurement slows the work but never stalls it."""
+        with self._quiet:
+            self._quiet.wait_for(lambda: self._measuring == 0, timeout=limit)
 
     def option(self, name: str, default: Any = None) -> Any:
         value = self.options.get(name)

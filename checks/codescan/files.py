@@ -12,6 +12,7 @@ import tokenize
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Callable, Iterable, Iterator, TypeVar
 
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", "env", ".env", ".tox", ".nox",
              "site-packages", "dist-packages", "build", "dist", ".mypy_cache", ".pytest_cache", ".ruff_cache",
@@ -42,10 +43,26 @@ def excluded(rel: str, patterns: tuple[str, ...]) -> bool:
                for p in patterns)
 
 
-def python_files(root: Path, exclude: tuple[str, ...] = ()) -> tuple[list[Path], list[tuple[str, str]]]:
+T = TypeVar("T")
+
+
+def no_pause() -> None:
+    """The default pause between units of work: none."""
+
+
+def paced(items: Iterable[T], pause: Callable[[], None]) -> Iterator[T]:
+    """The items one by one, `pause()` before each: how a long loop lets timed work elsewhere go first."""
+    for item in items:
+        pause()
+        yield item
+
+
+def python_files(root: Path, exclude: tuple[str, ...] = (),
+                 pause: Callable[[], None] = no_pause) -> tuple[list[Path], list[tuple[str, str]]]:
     """Python files under root (symlinked directories are not followed: no loops), and what was skipped."""
     found, skipped = [], []
-    for directory, dirs, files in os.walk(root, onerror=lambda e: skipped.append((str(e.filename), e.strerror))):
+    for directory, dirs, files in paced(os.walk(root, onerror=lambda e: skipped.append((str(e.filename), e.strerror))),
+                                        pause):
         base = Path(directory)
         rel_dir = base.relative_to(root).as_posix()
         keep = []

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from livekit_doctor.checks.codescan.facts import Construction, Lifetime, Project
+from livekit_doctor.checks.codescan.files import no_pause, paced
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 ASYNC_DEF = re.compile(r"async[ \t]+def[ \t]+(\w+)")  # at a line's start, module level: importable by name
@@ -28,23 +29,24 @@ ACLOSE = re.compile(r"\.\s*aclose\s*\(")
 CLOSED_NAME = re.compile(r"(\.?)\s*(\w+)\s*\)?\s*$")  # the name just before `.aclose(`, after a dot or not
 
 
-def project_of(texts: dict[str, str]) -> Project:
-    """What the project's files (relative path -> text) say, read from their text (cheap, no parse)."""
+def project_of(texts: dict[str, str], pause: Callable[[], None] = no_pause) -> Project:
+    """What the project's files (relative path -> text) say, read from their text (no parse, but every
+    file three times: `pause` runs before each)."""
     names: set[str] = set()
     attrs: set[str] = set()
     closes = False  # any aclose() at all, e.g. `app["lkapi"].aclose()` for a client kept in a container
-    for text in texts.values():
+    for text in paced(texts.values(), pause):
         for match in ACLOSE.finditer(text) if "aclose" in text else ():
             closes = True
             name = CLOSED_NAME.search(text, max(0, match.start() - 100), match.start())
             if name:
                 (attrs if name[1] else names).add(name[2])
     packages = frozenset(rel.split("/")[0].removesuffix(".py") for rel in texts)
-    wrappers = frozenset(f"{_module(rel)}:{name}" for rel, text in texts.items()
+    wrappers = frozenset(f"{_module(rel)}:{name}" for rel, text in paced(texts.items(), pause)
                          if "async def" in text and ("livekit" in text or "livekit" in text.lower())
                          for name in _module_async_defs(text))
     # (literals tested first: a pattern starting with one is scanned for fast, one starting with \b or ^ is not)
-    factories = frozenset(f"{_module(rel)}:{name}" for rel, text in texts.items()
+    factories = frozenset(f"{_module(rel)}:{name}" for rel, text in paced(texts.items(), pause)
                           if "LiveKitAPI" in text and CONSTRUCTS.search(text)
                           for name, body in PLAIN_DEF.findall(text) if CONSTRUCTS.search(body))
     return Project(frozenset(names), frozenset(attrs),

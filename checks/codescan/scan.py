@@ -22,7 +22,8 @@ from typing import Callable, Iterator
 from livekit_doctor.checks.codescan.analysis import Finding, analyze
 from livekit_doctor.checks.codescan.cache import ResultCache
 from livekit_doctor.checks.codescan.facts import Project
-from livekit_doctor.checks.codescan.files import SourceFile, decode, parse_text, python_files, read, unparsable
+from livekit_doctor.checks.codescan.files import (SourceFile, decode, no_pause, paced, parse_text, python_files, read,
+                                                 unparsable)
 from livekit_doctor.checks.codescan.knowledge import Knowledge
 from livekit_doctor.checks.codescan.lifetimes import project_of
 from livekit_doctor.checks.codescan.newer import analyse_in_app_python, newer
@@ -48,7 +49,7 @@ class ScanReport:
 
 def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[str, ...] = (),
          cache: Path | None = None, progress: Callable[[str], None] = lambda text: None,
-         processes: bool = True) -> ScanReport:
+         processes: bool = True, pause: Callable[[], None] = no_pause) -> ScanReport:
     """Read every file, analyse those that can use the SDK against what the installed SDK provides.
 
     `knowledge` may still be on its way (a Future completed when the SDK probe answers): reading and
@@ -56,15 +57,18 @@ def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[st
     (a directory) reuses the results of unchanged files and keeps the new ones there. `progress` hears
     how far it got (a status line on a terminal). `processes=False` keeps all work in this thread: the
     doctor, which may end its process at a timeout, must leave no worker process behind holding its pipes.
+    `pause` runs between units of work (a directory, a file): the doctor's scan waits there while a network
+    check times a step.
     """
     if not isinstance(knowledge, Future):
         known: Future[Knowledge] = Future()
         known.set_result(knowledge)
         knowledge = known
-    paths, skipped = python_files(root, exclude)
+    paths, skipped = python_files(root, exclude, pause)
     report = ScanReport(root, Knowledge(), skipped=skipped)
     contents: dict[str, bytes] = {}
     for number, path in enumerate(paths, 1):
+        pause()
         if number % 100 == 0:
             progress(f"code scan: read {number}/{len(paths)} files")
         rel = path.relative_to(root).as_posix()
@@ -82,12 +86,12 @@ def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[st
             skipped.append((rel, text[0]))
         else:
             texts[rel] = text
-    project = project_of(texts)
+    project = project_of(texts, pause)
     with collector_paused():
         if cache:
-            _cached(root, texts, knowledge.result(), project, report, cache, progress, processes)
+            _cached(root, texts, knowledge.result(), project, report, cache, progress, processes, pause)
         else:
-            _analyze(root, texts, knowledge, project, report, progress, processes)
+            _analyze(root, texts, knowledge, project, report, progress, processes, pause)
     report.knowledge = knowledge.result()
     _newer_syntax(root, texts, report.knowledge, project, report)
     report.findings.sort(key=lambda f: (f.path, f.line, f.col, f.rule))
@@ -96,7 +100,8 @@ def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[st
 
 
 def _cached(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Project, report: ScanReport,
-            directory: Path, progress: Callable[[str], None], processes: bool = True) -> None:
+            directory: Path, progress: Callable[[str], None], processes: bool = True,
+            pause: Callable[[], None] = no_pause) -> None:
     """Unchanged files from the cache, the others analysed and remembered."""
     cache = ResultCache(root, knowledge, project, directory)
     keys = {rel: cache.key(rel, text) for rel, text in texts.items()}
@@ -112,7 +117,7 @@ def _cached(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Pr
         else:
             report.skipped.append((rel, entry[1]))
     fresh = ScanReport(root, knowledge)
-    _analyze(root, todo, knowledge, project, fresh, progress, processes)
+    _analyze(root, todo, knowledge, project, fresh, progress, processes, pause)
     reasons = dict(fresh.skipped)
     for rel in todo:
         cache.put(keys[rel], ([f for f in fresh.findings if f.path == rel], reasons.get(rel)))
@@ -124,7 +129,7 @@ def _cached(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Pr
 
 def _analyze(root: Path, texts: dict[str, str], knowledge: Future[Knowledge] | Knowledge, project: Project,
              report: ScanReport, progress: Callable[[str], None] = lambda text: None,
-             processes: bool = True) -> None:
+             processes: bool = True, pause: Callable[[], None] = no_pause) -> None:
     """Parse and analyse the files that could give a finding (`reach`; the others are judged by their text):
     in worker processes when they are many and cores are idle, else here. Until the SDK probe answers, the
     files are picked by what any SDK has; those that what the installed one lacks adds, once it has answered."""
@@ -143,6 +148,7 @@ def _analyze(root: Path, texts: dict[str, str], knowledge: Future[Knowledge] | K
         return
     waiting: list[SourceFile] = []
     for number, (rel, text) in enumerate(picked.items(), 1):
+        pause()
         progress(f"code scan: analysing {number}/{len(picked)} files")
         parsed = parse_text(text, root / rel, rel)
         if isinstance(parsed, str):
@@ -150,24 +156,25 @@ def _analyze(root: Path, texts: dict[str, str], knowledge: Future[Knowledge] | K
             continue
         waiting.append(parsed)
         if knowledge.done():
-            _analyze_all(waiting, knowledge.result(), project, report)
+            _analyze_all(waiting, knowledge.result(), project, report, pause)
     rest = {rel: text for rel, text in texts.items() if rel not in picked}
-    broken = _unparsable(root, rest, report)
-    later = _picked_later(texts, picked, early, knowledge.result(), project)  # blocks if parsing beat the probe
-    for rel, text in later.items():
+    broken = _unparsable(root, rest, report, pause)
+    later = _picked_later(texts, picked, early, knowledge.result(), project, pause)  # waits if parsing beat the probe
+    for rel, text in paced(later.items(), pause):
         parsed = parse_text(text, root / rel, rel) if rel not in broken else None
         if isinstance(parsed, SourceFile):
             waiting.append(parsed)
         elif isinstance(parsed, str):
             report.skipped.append((rel, parsed))
     report.analysed += len(rest.keys() - broken - later.keys())
-    _analyze_all(waiting, knowledge.result(), project, report)
+    _analyze_all(waiting, knowledge.result(), project, report, pause)
 
 
-def _unparsable(root: Path, rest: dict[str, str], report: ScanReport) -> set[str]:
+def _unparsable(root: Path, rest: dict[str, str], report: ScanReport,
+                pause: Callable[[], None] = no_pause) -> set[str]:
     """Of the files ruled out by their text, those the parser refuses: reported skipped all the same."""
     broken = set()
-    for rel, text in rest.items():
+    for rel, text in paced(rest.items(), pause):
         why = unparsable(text, root / rel, rel)
         if why is not None:
             report.skipped.append((rel, why))
@@ -176,12 +183,12 @@ def _unparsable(root: Path, rest: dict[str, str], report: ScanReport) -> set[str
 
 
 def _picked_later(texts: dict[str, str], picked: dict[str, str], early: Reach, knowledge: Knowledge,
-                  project: Project) -> dict[str, str]:
+                  project: Project, pause: Callable[[], None] = no_pause) -> dict[str, str]:
     """The files the installed SDK adds to those picked before it was known (names it lacks, its methods)."""
     if knowledge == early.knowledge:
         return {}
     later = Reach.of(knowledge, project).beyond(early)
-    return {rel: text for rel, text in texts.items() if rel not in picked and later.could_find(rel, text)}
+    return {rel: text for rel, text in paced(texts.items(), pause) if rel not in picked and later.could_find(rel, text)}
 
 
 def _newer_syntax(root: Path, texts: dict[str, str], knowledge: Knowledge, project: Project,
@@ -239,8 +246,9 @@ def _imported(data: bytes) -> set[str]:
     return names
 
 
-def _analyze_all(sources: list[SourceFile], knowledge: Knowledge, project: Project, report: ScanReport) -> None:
-    for source in sources:
+def _analyze_all(sources: list[SourceFile], knowledge: Knowledge, project: Project, report: ScanReport,
+                 pause: Callable[[], None] = no_pause) -> None:
+    for source in paced(sources, pause):
         try:
             report.findings += analyze(source, knowledge, project)
         except RecursionError:

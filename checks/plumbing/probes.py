@@ -80,7 +80,8 @@ async def connect(ctx: Context, t: Target) -> Connect:
                                             "unreachable" if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH)
                                             else "timeout" if exc.errno == errno.ETIMEDOUT else "unreachable")
 
-        await asyncio.gather(*(one(a) for a in d.addresses))
+        with ctx.measuring():  # connect times are reported
+            await asyncio.gather(*(one(a) for a in d.addresses))
         return result
 
     return await ctx.amemo("net.connect", probe_all)

@@ -73,7 +73,8 @@ async def signal_join(ctx: Context, t: Target) -> Join:
             # create the room first: servers with room.auto_create off refuse to join a missing one
             await room_call("CreateRoom", {"name": room, "empty_timeout": 10})
             try:
-                await _join(ws_url, session, timeout, result)
+                with ctx.measuring():  # join_ms is reported
+                    await _join(ws_url, session, timeout, result)
                 for _, _, credential in result.turn_credentials:
                     ctx.redactor.add(credential)
             finally:  # even when cancelled (Ctrl-C, run timeout): no doctor- room is left behind
