@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from livekit_doctor.checks.plumbing.agent_presence import POLL, server_ms, watch_leave
+from livekit_doctor.checks.plumbing.agent_presence import POLL, participants, server_ms, watch_leave
 from livekit_doctor.checks.plumbing.agent_turns import Mic, talk
 from livekit_doctor.checks.plumbing.http_client import client_session
 from livekit_doctor.checks.plumbing.settings import livekit_settings
@@ -110,17 +110,18 @@ async def _watch_join(api: "lkapi.LiveKitAPI", room: Any, run: AgentRun, clock: 
         agent = next((p for p in seen if _is_ours(p, run)), None)
         if agent is not None:
             return str(agent.identity)
-        try:
-            listed, present = await asyncio.wait_for(asyncio.gather(
-                api.agent_dispatch.list_dispatch(run.room),
-                api.room.list_participants(lk.ListParticipantsRequest(room=run.room))), step_timeout)
-            job = _job_facts(list(listed), dispatch_id, lk)
-        except (asyncio.TimeoutError, lk.TwirpError):
-            job, present = {}, None
+        async def read_job() -> dict[str, Any]:
+            try:
+                listed = await asyncio.wait_for(api.agent_dispatch.list_dispatch(run.room), step_timeout)
+            except (asyncio.TimeoutError, lk.TwirpError):
+                return {}
+            return _job_facts(list(listed), dispatch_id, lk)
+
+        job, present = await asyncio.gather(read_job(), participants(api, run.room, step_timeout))
         if job and not run.job:
             run.ms["job"], job_seen = clock.ms(), time.monotonic()
         run.job = job or run.job
-        listed_agent = next((p for p in (present.participants if present else ()) if _is_ours(p, run)), None)
+        listed_agent = next((p for p in present or () if _is_ours(p, run)), None)
         if listed_agent is not None:
             if run.dispatch_created_ns and listed_agent.joined_at_ms:
                 run.ms["joined"] = round(listed_agent.joined_at_ms - run.dispatch_created_ns / 1e6, 1)
