@@ -94,7 +94,8 @@ def _is_ours(participant: Any, run: AgentRun) -> bool:
 
 
 async def _watch_join(api: "lkapi.LiveKitAPI", room: Any, run: AgentRun, clock: _Clock, dispatch_id: str | None,
-                      step_timeout: float, arrived: "asyncio.Event", arrivals: dict[str, tuple[float, Any]]) -> str | None:
+                      step_timeout: float, arrived: "asyncio.Event",
+                      arrivals: dict[str, tuple[float, Any]]) -> str | None:
     """Wait for the agent's participant while reading the job from the server; sets run.cause when it fails.
 
     The server's list of participants is read too: it shows a participant that publishes nothing to the
@@ -104,19 +105,19 @@ async def _watch_join(api: "lkapi.LiveKitAPI", room: Any, run: AgentRun, clock: 
 
     from livekit import api as lk
 
+    async def read_job() -> dict[str, Any]:
+        try:
+            listed = await asyncio.wait_for(api.agent_dispatch.list_dispatch(run.room), step_timeout)
+        except (asyncio.TimeoutError, lk.TwirpError):
+            return {}
+        return _job_facts(list(listed), dispatch_id, lk)
+
     job_seen = None
     while True:
         seen = [*room.remote_participants.values(), *(p for _, p in arrivals.values())]  # an agent may be gone already
         agent = next((p for p in seen if _is_ours(p, run)), None)
         if agent is not None:
             return str(agent.identity)
-        async def read_job() -> dict[str, Any]:
-            try:
-                listed = await asyncio.wait_for(api.agent_dispatch.list_dispatch(run.room), step_timeout)
-            except (asyncio.TimeoutError, lk.TwirpError):
-                return {}
-            return _job_facts(list(listed), dispatch_id, lk)
-
         job, present = await asyncio.gather(read_job(), participants(api, run.room, step_timeout))
         if job and not run.job:
             run.ms["job"], job_seen = clock.ms(), time.monotonic()

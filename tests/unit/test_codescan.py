@@ -75,6 +75,22 @@ def test_secret_literals_are_kept_for_the_redactor_only():
     assert all("fixture-secret" not in f.message for f in report.findings)
 
 
+@pytest.mark.parametrize("secret", [
+    "RUiznT4BXFt0eUrMuPdxXX7JotBuhnNmt7tFEyaGZ1ixdldx",  # "xXX" by chance: leaked by the old placeholder test
+    "aB3TodoQz9fakeR2x8yourK1sampleZ0pW",  # placeholder words inside a random string are chance too
+])
+def test_a_random_secret_is_no_placeholder_because_of_a_chance_substring(tmp_path, secret):
+    (tmp_path / "app.py").write_text(f"from livekit import api\nt = api.AccessToken('APIkey1234', {secret!r})\n")
+    assert {f.literal for f in scan(tmp_path, OFFICIAL).findings if f.rule == "LK308"} == {"", secret}  # key, secret
+
+
+@pytest.mark.parametrize("placeholder", ["your-api-secret", "secret_xxxxxxxxxxxxxxxx", "REPLACE_WITH_YOUR_SECRET",
+                                         "my-example-secret-key-0123456789", "sk_live_placeholder_0123456789"])
+def test_placeholders_are_no_secrets(tmp_path, placeholder):
+    (tmp_path / "app.py").write_text(f"from livekit import api\nt = api.AccessToken('APIkey1234', {placeholder!r})\n")
+    assert [f for f in scan(tmp_path, OFFICIAL).findings if f.rule == "LK308" and f.literal] == []
+
+
 def test_suppression_without_ids_silences_every_rule(tmp_path):
     (tmp_path / "a.py").write_text("from livekit import api\n\nlk = api.LiveKitAPI()  # livekit-doctor: ignore\n")
     assert scan(tmp_path, OFFICIAL).findings == []

@@ -22,8 +22,11 @@ SEVERITY = "warn"
 FIX = ("Read credentials from the environment (LIVEKIT_API_KEY / LIVEKIT_API_SECRET); LiveKitAPI() and "
        "AccessToken() do so when called without them. Rotate a secret that was committed.")
 DEV_LITERALS = {"devkey", "secret"}  # the `livekit-server --dev` credentials, public anyway
-PLACEHOLDER = re.compile(r"(?i)your|xxx|\*\*\*|changeme|change[-_]me|placeholder|dummy|fake|example|sample|"
-                         r"replace|insert|todo|redacted|<|>|\{|\}|\$|\.\.\.|^(api_?)?(key|secret)$|^test")
+# Placeholder words count at a word's edge ("your-secret", "sk_xxxx", "REPLACE_ME"): inside a random
+# secret ("...dxXX7J...", "...TodoQ...") they are chance, and judging it a placeholder would print it.
+_WORDS = r"your|x{3,}|changeme|change[-_]me|placeholder|dummy|fake|example|sample|replace|insert|todo|redacted"
+PLACEHOLDER = re.compile(rf"(?i)(?<![a-z0-9])(?:{_WORDS})|(?:{_WORDS})(?![a-z0-9])|\*\*\*|[<>{{}}$]|\.\.\.|"
+                         r"^(api_?)?(key|secret)$|^test")
 NOT_APPLICATION = re.compile(r"(?:^|/)(?:tests?|testing|examples?|samples?|docs?|demos?)/|(?:^|/)test_[^/]*$|"
                              r"_test\.py$|(?:^|/)conftest\.py$")
 MIN_LENGTH = {"key": 8, "secret": 16}  # shorter is a made-up value (LiveKit secrets are ~43 characters)
