@@ -67,8 +67,7 @@ def scan(root: Path, knowledge: Knowledge | Future[Knowledge], exclude: tuple[st
     paths, skipped = python_files(root, exclude, pause)
     report = ScanReport(root, Knowledge(), skipped=skipped)
     contents: dict[str, bytes] = {}
-    for number, path in enumerate(paths, 1):
-        pause()
+    for number, path in enumerate(paced(paths, pause), 1):
         if number % 100 == 0:
             progress(f"code scan: read {number}/{len(paths)} files")
         rel = path.relative_to(root).as_posix()
@@ -147,8 +146,7 @@ def _analyze(root: Path, texts: dict[str, str], knowledge: Future[Knowledge] | K
         _in_workers(root, picked, knowledge.result(), project, report, progress)
         return
     waiting: list[SourceFile] = []
-    for number, (rel, text) in enumerate(picked.items(), 1):
-        pause()
+    for number, (rel, text) in enumerate(paced(picked.items(), pause), 1):
         progress(f"code scan: analysing {number}/{len(picked)} files")
         parsed = parse_text(text, root / rel, rel)
         if isinstance(parsed, str):
