@@ -53,8 +53,7 @@ def finding_lines(problems: list[Result]) -> list[str]:
     return found
 
 
-@check("LK502", "App session endpoint", area="session", after=("area:sdk", "area:code"),
-       explained_by=("LK202", "LK401", "LK402", "LK403", "LK404", "LK205"), timeout=30)
+@check("LK502", "App session endpoint", area="session", after=("area:sdk", "area:code"), timeout=30)
 async def app_endpoint(ctx: Context) -> Result:
     """POST to --app-endpoint, find the token and URL, and check that token against the server."""
     import asyncio

@@ -16,9 +16,11 @@ AREAS = ("environment", "sdk", "credentials", "tokens", "reachability", "signali
          "network", "agents")
 # The causal chain the diagnosis ranks root causes by, most fundamental first: environment,
 # interpreter and SDK, credentials, DNS, TCP, TLS, is it LiveKit, server auth, clocks,
-# signalling, the advertised media addresses and ports, media, the app's code, the app's endpoint and its token.
-CHAIN = ("LK0", "LK1", "LK20", "LK401", "LK402", "LK403", "LK404", "LK205", "LK206", "LK405", "LK406", "LK705",
-         "LK702", "LK701", "LK501",
+# signalling and resuming it, the advertised media addresses and ports, media and the path it takes, the
+# app's code, the app's endpoint and its token, the agent. Every built-in check has a place (the registry
+# refuses one without).
+CHAIN = ("LK0", "LK1", "LK20", "LK401", "LK402", "LK403", "LK404", "LK205", "LK206", "LK405", "LK704", "LK406",
+         "LK705", "LK702", "LK701", "LK501", "LK703",
          "LK3", "LK502", "LK503", "LK6")
 
 

@@ -62,7 +62,7 @@ def _ports(candidates: list[dict[str, Any]], protocol: str) -> str:
     return "/".join(sorted({str(c["port"]) for c in candidates if c["protocol"] == protocol})) or "?"
 
 
-@check("LK701", "Relay-only media (TURN)", area="network", needs=("LK405",), explained_by=("LK705",), timeout=20)
+@check("LK701", "Relay-only media (TURN)", area="network", needs=("LK405",), timeout=20)
 async def relay_check(ctx: Context) -> Result:
     """Each TURN server the server offers, alone and relay-only: allocation time, then a real media connection."""
     import asyncio
@@ -129,7 +129,7 @@ async def relay_check(ctx: Context) -> Result:
     return _bad(ctx, text, facts=facts, fix=fix)
 
 
-@check("LK702", "ICE/TCP media", area="network", needs=("LK405",), explained_by=("LK705",), timeout=20)
+@check("LK702", "ICE/TCP media", area="network", needs=("LK405",), timeout=20)
 async def tcp_check(ctx: Context) -> Result:
     """Media over the server's ICE/TCP port only: the path of a client behind a UDP-blocking firewall."""
     j = await _join(ctx)

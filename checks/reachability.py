@@ -23,7 +23,7 @@ def _need_target(ctx: Context) -> Target | Result:
     return t if t is not None else skipped("no usable server URL (see LK201/LK202)", caused_by=("LK201", "LK202"))
 
 
-@check("LK401", "DNS", area="reachability", explained_by=("LK202",), timeout=15)
+@check("LK401", "DNS", area="reachability", timeout=15)
 async def dns_check(ctx: Context) -> Result:
     """Every address the server's host name resolves to, IPv4 and IPv6, and how long it took."""
     t = _need_target(ctx)
@@ -51,7 +51,7 @@ CONNECT_CAUSES = {
 }
 
 
-@check("LK402", "TCP connect", area="reachability", needs=("LK401",), explained_by=("LK004",), timeout=15)
+@check("LK402", "TCP connect", area="reachability", needs=("LK401",), timeout=15)
 async def tcp_check(ctx: Context) -> Result:
     """Connect to each address on the URL's port: refused, timed out and unreachable differ."""
     t = _need_target(ctx)
@@ -92,7 +92,7 @@ async def tls_check(ctx: Context) -> Result:
     return passed(f"{summary}, valid {r.days_left:.0f} more days ({r.ms:.1f} ms)", facts=facts)
 
 
-@check("LK404", "HTTP: a LiveKit server answers", area="reachability", needs=("LK402",), explained_by=("LK004",),
+@check("LK404", "HTTP: a LiveKit server answers", area="reachability", needs=("LK402",),
        timeout=15)
 async def http_check(ctx: Context) -> Result:
     """GET / must answer 200 "OK"; 406 means not ready; anything else is not LiveKit."""

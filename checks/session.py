@@ -245,8 +245,7 @@ async def _not_the_network(ctx: Context, api: "lkapi.LiveKitAPI", room_name: str
     return None
 
 
-@check("LK501", "Media round-trip", area="session", needs=("LK205", "LK405"), after=("LK406",),
-       explained_by=("LK406", "LK705", "LK702"), timeout=40, speculative=True)
+@check("LK501", "Media round-trip", area="session", needs=("LK205", "LK405"), after=("LK406",), timeout=40, speculative=True)
 async def round_trip(ctx: Context) -> Result:
     """Two participants in a fresh room: a 440 Hz tone from A heard by B, a data round-trip, cleanup."""
     try:

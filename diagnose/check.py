@@ -15,6 +15,21 @@ CheckFunc = Callable[["Context"], Union["Result", Awaitable["Result"]]]
 
 
 @dataclass(frozen=True)
+class Code:
+    """A finding code a check declares: its name ("wrong-secret"), what it means, and the codes of other
+    findings that can explain it ("LK203.secret-damaged"): when one of those occurs in the same run, a
+    finding of this code is reported as its consequence. The registry checks that every named code exists."""
+
+    name: str
+    meaning: str = ""
+    explained_by: tuple[str, ...] = ()
+
+
+def code(name: str, meaning: str = "", *, explained_by: tuple[str, ...] | list[str] = ()) -> Code:
+    return Code(name, meaning, tuple(explained_by))
+
+
+@dataclass(frozen=True)
 class Check:
     id: str
     title: str
@@ -23,7 +38,7 @@ class Check:
     needs: tuple[str, ...] = ()
     timeout: float = 10.0
     after: tuple[str, ...] = ()  # run after these when selected, whatever their result; "area:NAME" = that area
-    explained_by: tuple[str, ...] = ()  # when one of these has a problem, a problem here is its consequence
+    codes: tuple[Code, ...] = ()  # the finding codes it may report, with what can explain each
     speculative: bool = False  # starts with the run, not after its needs; cancelled if one does not pass
     layer: int = 0  # place on the plugin's causal chain (from Plugin.chain at registration)
     plugin: str = ""
@@ -37,6 +52,14 @@ class Check:
             return f"{self.docs_url.rstrip('/')}/{self.id}.md"
         page = self.docs_page
         return str(page) if page is not None and page.is_file() else ""
+
+    @property
+    def code_names(self) -> dict[str, Code]:
+        """Declared codes by their full name ("LK205.wrong-secret"), with the reserved generic ones."""
+        from livekit_doctor.result import RESERVED_CODES
+
+        names = {f"{self.id}.{c.name}": c for c in self.codes}
+        return {f"{self.id}.{r}": Code(r, f"a {r} without a code of its own") for r in RESERVED_CODES} | names
 
     @property
     def is_async(self) -> bool:
@@ -86,16 +109,16 @@ def check(
     needs: tuple[str, ...] | list[str] = (),
     timeout: float = 10.0,
     after: tuple[str, ...] | list[str] = (),
-    explained_by: tuple[str, ...] | list[str] = (),
+    codes: tuple[Code, ...] | list[Code] = (),
     speculative: bool = False,
 ) -> Callable[[CheckFunc], Check]:
     """Decorator turning a function `(ctx) -> Result` (sync or async) into a Check.
 
     `needs`: run after these and skip when one did not pass; `after`: only run after them
-    (check IDs, or "area:NAME" for every selected check of that area). `explained_by`: check IDs
-    that are preconditions without being `needs` (so this check need not wait for them): when one
-    of them has a problem, a problem here is reported as its consequence, not as a headline. The
-    registry rejects unknown IDs and cycles when it loads. `speculative`: a long check whose needs
+    (check IDs, or "area:NAME" for every selected check of that area). `codes`: the finding codes
+    the check reports, each with the codes of other checks' findings that can explain it (so a
+    consequence is never reported as a headline, and nothing else is linked to it). The registry
+    rejects unknown IDs and codes, and cycles, when it loads. `speculative`: a long check whose needs
     usually pass starts with the run instead of after them; its result is held until they are
     done, and if one does not pass the check is cancelled (it must clean up in `finally`) and
     skipped as usual, so the outcome is the same, only sooner. It reads other checks' results only
@@ -104,7 +127,7 @@ def check(
 
     def wrap(func: CheckFunc) -> Check:
         return Check(id=id, title=title, area=area, func=func, needs=tuple(needs), timeout=timeout, after=tuple(after),
-                     explained_by=tuple(explained_by), speculative=speculative)
+                     codes=tuple(codes), speculative=speculative)
 
     return wrap
 

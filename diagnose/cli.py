@@ -134,7 +134,7 @@ def _doctor(reg: Registry, params: dict[str, Any], product: Product) -> int:
     from livekit_doctor.runner import run_blocking
 
     run = run_blocking(checks, ctx, on_result=on_result, timeout=params["timeout"])
-    problems = {r.check_id for r in run.results if r.status.severity > 0}
+    problems = {r.check_id for r in run.results if r.findings}
     doc = RunDocument(
         results=run.results,
         started_at=run.started_at,

@@ -1,7 +1,8 @@
 """Finds checks through the product's entry-point group (built-ins use it too) and validates the graph.
 
 A check's `needs` and `after` must name checks that exist, and together they must not form a
-cycle (the runner would wait forever). A built-in plugin with such a mistake is a usage error
+cycle (the runner would wait forever); the codes a finding code is explained by must be declared
+by some check; a plugin that declares a causal chain places every check on it. A built-in plugin with such a mistake is a usage error
 (exit 2); a third-party plugin is left out with a warning, so one bad plugin never stops a run.
 """
 
@@ -28,7 +29,8 @@ class SelectionError(UsageError):
 
 
 class GraphError(UsageError):
-    """A built-in plugin's needs/after name an unknown check or area, or form a cycle."""
+    """A built-in plugin's needs/after/codes name an unknown check, area or finding code, form a cycle,
+    or a check has no place on its plugin's causal chain."""
 
 
 @dataclass
@@ -42,7 +44,12 @@ class Registry:
         """Add a plugin's checks (first provider of an ID wins); `validate` judges the graph afterwards."""
         kept = []
         for chk in plugin.checks:
-            if not _ID.match(chk.id):
+            if plugin.chain and chk.layer == UNCHAINED:
+                message = f"plugin {plugin.name}: check {chk.id} has no place on the plugin's causal chain"
+                if plugin.builtin:
+                    raise GraphError(message)
+                self.warnings.append(message + "; ignored")
+            elif not _ID.match(chk.id):
                 self.warnings.append(f"plugin {plugin.name}: check ID {chk.id!r} is not of the form LK123; ignored")
             elif chk.id in self.checks:
                 self.warnings.append(f"plugin {plugin.name}: check {chk.id} is already provided by "
@@ -127,9 +134,12 @@ def graph_problems(checks: dict[str, Check]) -> list[tuple[str, list[str]]]:
         for need in chk.needs:
             if need not in checks:
                 problems.append((f"{chk.id} needs {need}, which no plugin provides", [chk.id]))
-        for cause in chk.explained_by:
-            if cause not in checks:
-                problems.append((f"{chk.id} is explained by {cause}, which no plugin provides", [chk.id]))
+        for declared in chk.codes:
+            for cause in declared.explained_by:
+                owner = checks.get(cause.split(".", 1)[0])
+                if owner is None or cause not in owner.code_names:
+                    problems.append((f"{chk.id}.{declared.name} is explained by {cause}, a finding code no plugin "
+                                     "declares", [chk.id]))
         for entry in chk.after:
             if entry.startswith(AREA_PREFIX):
                 if entry[len(AREA_PREFIX):] not in areas:

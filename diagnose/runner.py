@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 from livekit_doctor.check import Check
 from livekit_doctor.context import Context
-from livekit_doctor.result import Result, Status, errored, skipped
+from livekit_doctor.result import Finding, Result, Severity, Status, errored, finding, skipped, worst_status
 
 OnResult = Callable[[Result], None]
 CLEANUP_GRACE = 10.0  # seconds a cancelled check may take to clean up (delete its rooms) before it is abandoned
@@ -105,7 +105,19 @@ async def run_check(chk: Check, ctx: Context, grace: float = CLEANUP_GRACE) -> R
 
 
 def _stamp(result: Result, chk: Check, duration: float) -> Result:
+    """The result as the run keeps it: the check's identity, its findings' full codes ("LK205.wrong-secret"),
+    the status its findings give (an error becomes a finding too, so the diagnosis sees one kind of thing)."""
+    findings = tuple(f.replace(code=_qualified(f.code, chk.id)) for f in result.findings)
+    status = result.status
+    if status is Status.ERROR:
+        findings = (finding(f"{chk.id}.error", Severity.FAIL, result.summary),)
+    elif status in (Status.NOTE, Status.WARN, Status.FAIL) and not findings:  # a plugin's bare Result(FAIL, ...)
+        findings = (finding(f"{chk.id}.{status.value}", Severity(status.value), result.summary),)
+    elif status is not Status.SKIP:
+        status = worst_status(findings)
     return result.replace(
+        status=status,
+        findings=findings,
         check_id=chk.id,
         title=chk.title,
         area=chk.area,
@@ -114,6 +126,10 @@ def _stamp(result: Result, chk: Check, duration: float) -> Result:
         duration=duration,
         layer=chk.layer,
     )
+
+
+def _qualified(code: str, check_id: str) -> str:
+    return code if code.startswith(check_id + ".") else f"{check_id}.{code}"
 
 
 def _blocked(chk: Check, ctx: Context, selected: set[str]) -> Result | None:
@@ -131,14 +147,17 @@ def _blocked(chk: Check, ctx: Context, selected: set[str]) -> Result | None:
 
 
 def link_causes(results: list[Result], checks: Sequence[Check]) -> list[Result]:
-    """Add each check's static `explained_by` that has a problem in this run to a problem's `caused_by`."""
-    problem = {r.check_id for r in results if r.status.severity > 0}
-    explained = {c.id: c.explained_by for c in checks}
-    out = []
-    for r in results:
-        extra = tuple(c for c in explained.get(r.check_id, ()) if c in problem and c not in r.caused_by)
-        out.append(r.replace(caused_by=r.caused_by + extra) if extra and r.status.severity > 0 else r)
-    return out
+    """Add to each problem finding's `caused_by` the declared causes of its code that occurred in this run
+    as problems (a note, hygiene, explains nothing)."""
+    occurred = {f.code for r in results for f in r.problems}
+    declared = {name: c.explained_by for chk in checks for name, c in chk.code_names.items()}
+    return [r.replace(findings=tuple(_linked(f, declared.get(f.code, ()), occurred) for f in r.findings))
+            if r.problems else r for r in results]
+
+
+def _linked(found: Finding, causes: tuple[str, ...], occurred: set[str]) -> Finding:
+    extra = tuple(c for c in causes if c in occurred and c not in found.caused_by and c != found.code)
+    return found.replace(caused_by=found.caused_by + extra) if extra and found.is_problem else found
 
 
 async def run_checks(

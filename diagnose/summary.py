@@ -22,7 +22,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def verdict(results: Iterable[Result]) -> str:
-    """'2 problems, 1 warning, 9 passed' (errors count as problems: the check could not tell)."""
+    """'2 problems, 1 warning, 1 note, 9 passed' (errors count as problems: the check could not tell)."""
     c = counts(results)
     parts = []
     problems = c[Status.FAIL] + c[Status.ERROR]
@@ -30,6 +30,8 @@ def verdict(results: Iterable[Result]) -> str:
         parts.append(_plural(problems, "problem"))
     if c[Status.WARN]:
         parts.append(_plural(c[Status.WARN], "warning"))
+    if c[Status.NOTE]:
+        parts.append(_plural(c[Status.NOTE], "note"))
     parts.append(f"{c[Status.PASS]} passed")
     if c[Status.SKIP]:
         parts.append(f"{c[Status.SKIP]} skipped")

@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from livekit_doctor import PRODUCT
-from livekit_doctor.diagnosis import Diagnosis, diagnose
+from livekit_doctor.diagnosis import Diagnosis, diagnose, findings_by_code
 from livekit_doctor.errors import UsageError
 from livekit_doctor.product import Product
-from livekit_doctor.result import Location, Result
+from livekit_doctor.result import Finding, Location, Result
 from livekit_doctor.summary import exit_code, verdict
 
 if TYPE_CHECKING:
     from livekit_doctor.redact import Redactor
 
-SCHEMA_VERSION = 2  # 2: the diagnosis, and caused_by/layer on each result
-READABLE_VERSIONS = (1, 2)  # a version-1 run is diagnosed from its results (no causes recorded)
+SCHEMA_VERSION = 3  # 2: the diagnosis, and caused_by/layer on each result; 3: findings with codes, causes by code
+READABLE_VERSIONS = (1, 2, 3)  # a run saved before findings holds one finding per problem, under a generic code
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -85,9 +85,18 @@ class RunDocument:
             "timed_out": self.timed_out,
             "warnings": list(self.warnings),
             "explanations": dict(self.explanations),
-            "diagnosis": self.diagnosis.to_dict(),
+            "diagnosis": self.diagnosis_dict(),
             "results": [r.to_dict() for r in self.results],
         }
+
+    def diagnosis_dict(self) -> dict[str, Any]:
+        """The diagnosis with each root cause's own words, so a reader of the JSON needs no lookup."""
+        data = self.diagnosis.to_dict()
+        found = findings_by_code(self.results)
+        for cause in data["root_causes"]:
+            _, root = found[cause["code"]]
+            cause.update(severity=root.severity.value, message=root.message, fix=root.fix)
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> "RunDocument":
@@ -119,9 +128,12 @@ NUMBER = (int, float)
 RUN_TYPES: dict[str, Any] = {"started_at": str, "duration": NUMBER, "fail_on": str, "interrupted": bool,
                              "timed_out": bool, "warnings": list, "explanations": dict, "doctor_version": str,
                              "host": str, "python": str, "results": list}
-RESULT_TYPES: dict[str, Any] = {"status": str, "summary": str, "details": str, "fix": str, "facts": dict,
-                                "locations": list, "check_id": str, "title": str, "area": str, "plugin": str,
+RESULT_TYPES: dict[str, Any] = {"status": str, "summary": str, "details": str, "facts": dict,
+                                "check_id": str, "title": str, "area": str, "plugin": str,
                                 "docs": str, "duration": NUMBER, "traceback": str, "caused_by": list, "layer": int}
+LEGACY_TYPES: dict[str, Any] = {"fix": str, "locations": list}  # schema 1-2: the one judgement's
+FINDING_TYPES: dict[str, Any] = {"code": str, "severity": str, "message": str, "fix": str, "evidence": list,
+                                 "locations": list, "caused_by": list}
 LOCATION_TYPES: dict[str, Any] = {"path": str, "line": int, "column": int, "message": str}
 
 
@@ -148,17 +160,43 @@ def _check_types(data: dict[str, Any]) -> None:
         raise DocumentError("warnings and explanations must hold text")
     for i, result in enumerate(data["results"]):
         expect(f"results[{i}]", result, RESULT_TYPES)
+        if "findings" not in result:
+            expect(f"results[{i}]", result, LEGACY_TYPES)
+        findings = result.get("findings", [])
+        if not isinstance(findings, list):
+            raise DocumentError(f"results[{i}].findings is not a list")
+        for j, found in enumerate(findings):
+            expect(f"results[{i}].findings[{j}]", found, FINDING_TYPES)
+            if found["severity"] not in ("note", "warn", "fail"):
+                raise DocumentError(f"results[{i}].findings[{j}].severity {found['severity']!r:.20} is not "
+                                    "note, warn or fail")
+            _all_text(found, f"results[{i}].findings[{j}]")
+            for k, loc in enumerate(found.get("locations", [])):
+                expect(f"results[{i}].findings[{j}].locations[{k}]", loc, LOCATION_TYPES)
         for j, loc in enumerate(result.get("locations", [])):
             expect(f"results[{i}].locations[{j}]", loc, LOCATION_TYPES)
         if not all(isinstance(c, str) for c in result.get("caused_by", [])):
             raise DocumentError(f"results[{i}].caused_by must list check IDs")
 
 
+def _all_text(found: dict[str, Any], where: str) -> None:
+    for name in ("evidence", "caused_by"):
+        if not all(isinstance(v, str) for v in found.get(name, [])):
+            raise DocumentError(f"{where}.{name} must hold text")
+
+
 def redact_result(result: Result, redactor: Redactor) -> Result:
     """A result with every text it carries scrubbed (live progress lines use this too)."""
     scrub = redactor.scrub
     return result.replace(
-        summary=scrub(result.summary), details=scrub(result.details), fix=scrub(result.fix), facts=scrub(result.facts),
-        traceback=scrub(result.traceback),
-        locations=tuple(Location(scrub(loc.path), loc.line, loc.column, scrub(loc.message)) for loc in result.locations),
+        summary=scrub(result.summary), details=scrub(result.details), facts=scrub(result.facts),
+        traceback=scrub(result.traceback), findings=tuple(redact_finding(f, redactor) for f in result.findings),
+    )
+
+
+def redact_finding(found: Finding, redactor: Redactor) -> Finding:
+    scrub = redactor.scrub
+    return found.replace(
+        message=scrub(found.message), fix=scrub(found.fix), evidence=tuple(scrub(list(found.evidence))),
+        locations=tuple(Location(scrub(loc.path), loc.line, loc.column, scrub(loc.message)) for loc in found.locations),
     )

@@ -20,23 +20,22 @@ def _prop(text: str) -> str:
 
 
 def annotations(result: Result, consequence_of: str | None = None) -> list[str]:
-    """Error/warning annotations; a consequence of another problem is only a notice naming its cause."""
-    command = "notice" if consequence_of and result.status in COMMAND else COMMAND.get(result.status)
-    if command is None:
-        return []
-    title = _prop(f"{result.check_id} {result.title}")
-    summary = f"consequence of {consequence_of}: {result.summary}" if consequence_of else result.summary
-    message = _data(summary + (f"\nfix: {result.fix}" if result.fix and not consequence_of else ""))
-    if not result.locations:
-        return [f"::{command} title={title}::{message}"]
+    """One annotation per finding: error/warning for problems, a notice for notes and for a
+    consequence of another problem (naming its cause, so the cause is what CI shows first)."""
     lines = []
-    for loc in result.locations:
-        where = f"file={_prop(loc.path)}" + (f",line={loc.line}" if loc.line else "") + (f",col={loc.column}" if loc.column else "")
-        lines.append(f"::{command} {where},title={title}::{_data(loc.message or summary)}")
+    title = _prop(f"{result.check_id} {result.title}")
+    for found in result.findings:
+        command = "notice" if consequence_of or not found.is_problem else COMMAND[found.severity.status]
+        summary = f"consequence of {consequence_of}: {found.message}" if consequence_of else found.message
+        message = _data(f"{found.code}: {summary}" + (f"\nfix: {found.fix}" if found.fix and not consequence_of else ""))
+        if not found.locations:
+            lines.append(f"::{command} title={title}::{message}")
+        for loc in found.locations:
+            where = f"file={_prop(loc.path)}" + (f",line={loc.line}" if loc.line else "") + (
+                f",col={loc.column}" if loc.column else "")
+            lines.append(f"::{command} {where},title={title}::{_data(loc.message or summary)}")
     return lines
 
 
 def render(doc: RunDocument) -> str:
-    consequence_of = doc.diagnosis.consequence_of
-    return "".join(line + "\n" for result in doc.results
-                   for line in annotations(result, consequence_of.get(result.check_id)))
+    return "".join(line + "\n" for result in doc.results for line in annotations(result, doc.diagnosis.root_of(result)))

@@ -14,21 +14,24 @@ NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _body(result: Result) -> str:
-    parts = [result.summary, result.details, f"fix: {result.fix}" if result.fix else ""]
-    parts += [f"{loc.path}:{loc.line}:{loc.column} {loc.message}" for loc in result.locations]
+    parts = [result.summary, result.details]
+    for found in result.findings:
+        parts.append(f"{found.severity.value} {found.code}: {found.message}")
+        parts += [f"  {loc.path}:{loc.line}:{loc.column} {loc.message}" for loc in found.locations]
+        parts += [f"  > {line}" for line in found.evidence]
+        parts.append(f"  fix: {found.fix}" if found.fix else "")
     return "\n".join(p for p in parts if p)
 
 
 def render(doc: RunDocument) -> str:
     warn_fails = FAIL_ON[doc.fail_on] <= Status.WARN.severity
-    consequence_of = doc.diagnosis.consequence_of
     counts = {"failures": 0, "errors": 0, "skipped": 0}
     name = doc.product.name
     suite = ET.Element("testsuite", name=name, timestamp=doc.started_at_text, hostname=doc.host)
     for result in doc.results:
         case = ET.SubElement(suite, "testcase", classname=f"{name}.{result.area or 'checks'}",
                              name=f"{result.check_id} {result.title}", time=f"{result.duration:.3f}")
-        root = consequence_of.get(result.check_id)
+        root = doc.diagnosis.root_of(result)
         if root:  # a consequence: CI shows it, marked, so that the root cause is the one read first
             ET.SubElement(ET.SubElement(case, "properties"), "property", name="consequence_of", value=root)
             result = result.replace(summary=f"consequence of {root}: {result.summary}")
@@ -42,8 +45,8 @@ def render(doc: RunDocument) -> str:
         elif result.status is Status.SKIP:
             counts["skipped"] += 1
             ET.SubElement(case, "skipped", message=result.summary)
-        elif result.status is Status.WARN:
-            ET.SubElement(case, "system-out").text = "warning: " + _body(result)
+        elif result.status in (Status.WARN, Status.NOTE):
+            ET.SubElement(case, "system-out").text = f"{result.status.value}: " + _body(result)
     suite.set("tests", str(len(doc.results)))
     for counted, value in counts.items():
         suite.set(counted, str(value))

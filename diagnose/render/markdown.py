@@ -10,9 +10,10 @@ import json
 import re
 
 from livekit_doctor.render.document import RunDocument
-from livekit_doctor.result import Result, Status, json_safe
+from livekit_doctor.diagnosis import findings_by_code
+from livekit_doctor.result import Finding, Result, Status, json_safe
 
-MARK = {Status.PASS: "✅ pass", Status.WARN: "⚠️ warn", Status.FAIL: "❌ fail", Status.SKIP: "⏭️ skip",
+MARK = {Status.PASS: "✅ pass", Status.NOTE: "📝 note", Status.WARN: "⚠️ warn", Status.FAIL: "❌ fail", Status.SKIP: "⏭️ skip",
         Status.ERROR: "💥 error"}
 RUN_JSON_SUMMARY = "The whole run as JSON (load it back with <code>{prog} report</code>)"
 
@@ -36,19 +37,29 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
+def _finding(found: Finding) -> list[str]:
+    lines = [f"- **{found.severity.value} `{found.code}`:** {found.message}"]
+    lines += [f"  - `{loc.path}:{loc.line}:{loc.column}` {loc.message}".rstrip() for loc in found.locations]
+    if found.evidence:
+        lines += ["", *("  " + line for line in fenced("\n".join(found.evidence), "text").splitlines()), ""]
+    if found.fix:
+        lines.append(f"  - **Fix:** {' '.join(found.fix.split())}")
+    if found.caused_by:
+        lines.append("  - **Follows from:** " + ", ".join(f"`{c}`" for c in found.caused_by))
+    return lines
+
+
 def _problem_section(result: Result, why: str, prog: str, root: str | None) -> str:
     parts = [f"### {MARK[result.status]} {result.check_id}: {result.title}", ""]
     if root:
-        parts += [f"_A consequence of {root}: fix that first._", ""]
+        parts += [f"_A consequence of `{root}`: fix that first._", ""]
     parts.append(f"**What was seen:** {result.summary}")
     if result.details:
         parts += ["", fenced(result.details, "text")]
-    if result.locations:
-        parts += [""] + [f"- `{loc.path}:{loc.line}:{loc.column}` {loc.message}".rstrip() for loc in result.locations]
+    if result.findings:
+        parts += ["", *(line for found in result.findings for line in _finding(found))]
     if why:
         parts += ["", f"**Why it matters:** {' '.join(why.split())}"]
-    if result.fix:
-        parts += ["", f"**Fix:** {result.fix}"]
     parts += ["", f"**Docs:** `{prog} explain {result.check_id}`" + (f" ({result.docs})" if result.docs else "")]
     return "\n".join(parts)
 
@@ -58,29 +69,35 @@ def _diagnosis(doc: RunDocument) -> str:
     diagnosis = doc.diagnosis
     if not diagnosis.root_causes and not diagnosis.independent:
         return "Nothing to fix: no check failed or warned."
-    by_id = {r.check_id: r for r in doc.results}
+    found = findings_by_code(doc.results)
     parts = []
     for n, cause in enumerate(diagnosis.root_causes, 1):
-        root = by_id[cause.check_id]
-        lines = [f"{n}. **{MARK[root.status]} {root.check_id} {root.title}:** {root.summary}"]
+        result, root = found[cause.code]
+        lines = [f"{n}. **{MARK[root.severity.status]} {result.check_id} {result.title}:** {root.message} "
+                 f"(`{root.code}`)"]
         if root.fix:
             lines.append(f"   - **Fix:** {' '.join(root.fix.split())}")
         if cause.consequences:
-            lines.append("   - **Explains:** " + "; ".join(f"{c} {by_id[c].title} ({by_id[c].status.value})"
+            lines.append("   - **Explains:** " + "; ".join(f"`{c}` {found[c][0].title} ({found[c][1].severity.value})"
                                                          for c in cause.consequences))
         if cause.skipped:
             lines.append("   - **Skipped because of it:** " + ", ".join(cause.skipped))
         parts.append("\n".join(lines))
     if diagnosis.independent:
         parts.append("Independent warnings:\n\n" + "\n".join(
-            f"- {MARK[by_id[c].status]} {c} {by_id[c].title}: {by_id[c].summary}" for c in diagnosis.independent))
+            f"- {MARK[found[c][1].severity.status]} {found[c][0].check_id} {found[c][0].title}: {found[c][1].message} "
+            f"(`{c}`)" for c in diagnosis.independent))
     return "\n\n".join(parts)
 
 
 def _problems_in_diagnosis_order(doc: RunDocument) -> list[Result]:
-    diagnosis, by_id = doc.diagnosis, {r.check_id: r for r in doc.results}
-    ordered = [cid for cause in diagnosis.root_causes for cid in (cause.check_id, *cause.consequences)]
-    return [by_id[cid] for cid in (*ordered, *diagnosis.independent)]
+    """Results with a problem or a note: those of root causes first, then their consequences, then the rest."""
+    diagnosis, found = doc.diagnosis, findings_by_code(doc.results)
+    ordered = [code for cause in diagnosis.root_causes for code in (cause.code, *cause.consequences)]
+    ids = [found[code][0].check_id for code in (*ordered, *diagnosis.independent)]
+    ids += [r.check_id for r in doc.results if r.findings or r.status is Status.ERROR]
+    by_id = {r.check_id: r for r in doc.results}
+    return [by_id[cid] for cid in dict.fromkeys(ids)]
 
 
 def _environment(doc: RunDocument) -> str:
@@ -132,10 +149,9 @@ def render(doc: RunDocument, *, include_run: bool = True) -> str:
     sections += ["## Summary", table(["status", "ID", "check", "summary", "duration"],
                                      [[MARK[r.status], r.check_id, r.title, r.summary, f"{r.duration * 1000:.0f} ms"]
                                       for r in doc.results])]
-    consequence_of = doc.diagnosis.consequence_of
-    sections.append("## Problems and warnings")
+    sections.append("## Findings")
     sections += [_problem_section(r, doc.explanations.get(r.check_id, ""), doc.product.prog,
-                                  consequence_of.get(r.check_id))
+                                  doc.diagnosis.root_of(r))
                  for r in _problems_in_diagnosis_order(doc)] or ["None."]
     sections += ["## Environment", _environment(doc), "## Configuration", _configuration(doc),
                  "## Timings", _timings(doc)]
