@@ -9,7 +9,7 @@ from importlib import metadata
 
 from livekit_doctor.checks.plumbing.probes import accepts_tcp, answers_like_livekit, signalling_port
 from livekit_doctor.checks.plumbing.target import target
-from livekit_doctor.plugin import Context, Result, check, passed, warned
+from livekit_doctor.plugin import Context, Result, Severity, check, code, finding, judged, passed
 
 LIVEKIT_DISTRIBUTIONS = ("livekit", "livekit-api", "livekit-protocol", "livekit-agents", "aiohttp", "protobuf", "PyJWT")
 LOW_MEMORY_BYTES = 512 * 1024 * 1024
@@ -38,20 +38,37 @@ def platform_info(ctx: Context) -> Result:
     )
 
 
-def assess_resources(cpus: int, load1: float, available: int, total: int) -> tuple[str, list[str]]:
-    """Pure judgement of resource figures, kept apart from psutil so it is testable."""
+def assess_resources(cpus: int, load1: float, available: int, total: int) -> tuple[str, list[tuple[str, str]]]:
+    """Pure judgement of resource figures, kept apart from psutil so it is testable: the summary and the
+    problems as (finding code, what was seen)."""
     problems = []
     if available < LOW_MEMORY_BYTES:
-        problems.append(f"only {available / 2**20:.0f} MiB memory available")
+        problems.append(("low-memory", f"only {available / 2**20:.0f} MiB memory available"))
     if cpus and load1 / cpus > HIGH_LOAD_PER_CPU:
-        problems.append(f"load {load1:.1f} on {cpus} CPUs")
+        problems.append(("cpu-starved", f"load {load1:.1f} on {cpus} CPUs (over {HIGH_LOAD_PER_CPU:g} per CPU)"))
     summary = f"{cpus} CPUs, load {load1:.2f}, {available / 2**30:.1f} of {total / 2**30:.1f} GiB memory available"
     return summary, problems
 
 
-@check("LK002", "CPU and memory", area="environment", timeout=5)
+RESOURCE_FIXES = {
+    "cpu-starved": "Wait for the load to drop, or run the doctor elsewhere: audio frames arrive late or not at all "
+                   "on a starved host, and timeouts follow.",
+    "low-memory": "Free memory (stop other work, or give the container more) before testing media: a host that "
+                  "swaps misses real-time deadlines.",
+}
+
+
+@check("LK002", "CPU and memory", area="environment", timeout=5, codes=(
+    code("cpu-starved", f"the load average is above {HIGH_LOAD_PER_CPU:g} per CPU: what runs here waits for a CPU "
+                        "(a consequence is reported only where a failure it explains names it)"),
+    code("low-memory", f"less than {LOW_MEMORY_BYTES // 2**20} MiB of memory is available"),
+))
 def resources(ctx: Context) -> Result:
-    """CPU count, load and free memory: media stutters or times out on a starved machine."""
+    """CPU count, load and free memory: media stutters or times out on a starved machine.
+
+    A warning here is context, not a root cause: the checks whose failures starvation explains
+    (timeouts, late media) name LK002.cpu-starved among their causes, and only then does it lead.
+    """
     import psutil
 
     cpus = psutil.cpu_count() or 0
@@ -59,13 +76,9 @@ def resources(ctx: Context) -> Result:
     mem = psutil.virtual_memory()
     summary, problems = assess_resources(cpus, load1, mem.available, mem.total)
     facts = {"cpus": cpus, "load1": round(load1, 2), "memory_available": mem.available, "memory_total": mem.total}
-    if problems:
-        return warned(
-            f"{summary}: {'; '.join(problems)}",
-            facts=facts,
-            fix="Free memory or CPU before testing media: audio frames arrive late or not at all on a starved host.",
-        )
-    return passed(summary, facts=facts)
+    findings = [finding(kind, Severity.WARN, seen, fix=RESOURCE_FIXES[kind]) for kind, seen in problems]
+    result = judged(findings, summary=summary, facts=facts)
+    return result.replace(summary=f"{summary}: {'; '.join(seen for _, seen in problems)}") if problems else result
 
 
 def installed_versions(names: tuple[str, ...] = LIVEKIT_DISTRIBUTIONS) -> dict[str, str | None]:

@@ -9,7 +9,25 @@ def test_resources_fine():
 
 def test_low_memory_and_high_load_are_problems():
     _, problems = assess_resources(2, 9.0, LOW_MEMORY_BYTES - 1, 2**30)
-    assert problems == ["only 512 MiB memory available", "load 9.0 on 2 CPUs"]
+    assert problems == [("low-memory", "only 512 MiB memory available"),
+                        ("cpu-starved", "load 9.0 on 2 CPUs (over 4 per CPU)")]
+
+
+def test_resources_result_has_one_finding_per_problem(monkeypatch):
+    import psutil
+
+    from livekit_doctor.checks.environment import resources
+    from livekit_doctor.context import Context
+    from livekit_doctor.result import Severity, Status
+
+    monkeypatch.setattr(psutil, "cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (9.0, 0.0, 0.0))
+    result = resources.func(Context(options={}, env={}))
+    assert result.status is Status.WARN
+    assert [(f.code, f.severity) for f in result.findings if f.code == "cpu-starved"] == [("cpu-starved", Severity.WARN)]
+    assert "load 9.0 on 2 CPUs (over 4 per CPU)" in result.summary
+    monkeypatch.setattr("os.getloadavg", lambda: (1.0, 0.0, 0.0))
+    assert "cpu-starved" not in [f.code for f in resources.func(Context(options={}, env={})).findings]
 
 
 def test_server_process_recognised_by_name_or_build_path():
