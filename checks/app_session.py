@@ -16,11 +16,13 @@ import click
 from livekit_doctor.checks.plumbing.app_endpoint import (DEFAULT_PAYLOAD, ROOM_FIELDS, TOKEN_FIELDS, URL_FIELDS,
                                                         call_endpoint, find_field)
 from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.server_api import classify, validate
+from livekit_doctor.checks.plumbing.server_api import Refusal, classify, quoted, validate
 from livekit_doctor.checks.plumbing.settings import livekit_settings
 from livekit_doctor.checks.plumbing.target import UrlError, parse_url
 from livekit_doctor.checks.plumbing.tokens import inspect_token
-from livekit_doctor.plugin import Context, Result, Status, check, failed, import_off_loop, passed, shorten, skipped
+from livekit_doctor.checks.plumbing.causes import UNREACHABLE
+from livekit_doctor.plugin import (Context, Finding, Result, Severity, check, code, failed, finding, import_off_loop,
+                                   judged, passed, shorten, skipped)
 
 def token_object(data: Any) -> dict[str, Any] | None:
     """An AccessToken serialised whole (a web framework encoding the object's attributes), if the answer holds one."""
@@ -36,24 +38,51 @@ def token_object(data: Any) -> dict[str, Any] | None:
     return None
 
 
-def related_problems(ctx: Context) -> list[Result]:
-    """SDK and code-scan problems this run found, failures first: the usual reasons an endpoint answers 500."""
-    relevant = [r for r in ctx.results.values()
-                if r.area in ("sdk", "code") and r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
-    return sorted(relevant, key=lambda r: (-r.status.severity, r.check_id))
+def related_problems(ctx: Context) -> list[Finding]:
+    """SDK and code-scan findings this run made, failures first: the usual reasons an endpoint answers 500."""
+    relevant = [f for r in ctx.results.values() if r.area in ("sdk", "code") for f in r.problems]
+    return sorted(relevant, key=lambda f: (-RANK[f.severity], f.code))
 
 
-def finding_lines(problems: list[Result]) -> list[str]:
+def finding_lines(problems: list[Finding]) -> list[str]:
     found = []
-    for result in problems:
-        if result.locations:
-            found += [f"{loc.path}:{loc.line}: {loc.message}" for loc in result.locations[:3]]
+    for f in problems:
+        if f.locations:
+            found += [f"{loc.path}:{loc.line}: {loc.message}" for loc in f.locations[:3]]
         else:
-            found.append(f"{result.check_id}: {result.summary}")
+            found.append(f"{f.code}: {f.message}")
     return found
 
 
-@check("LK502", "App session endpoint", area="session", after=("area:sdk", "area:code"), timeout=30)
+RANK = {Severity.NOTE: 0, Severity.WARN: 1, Severity.FAIL: 2}
+APP_REFUSAL_FIXES = {  # the server's reason for refusing the app's token -> what to change in the app
+    Refusal.WRONG_SECRET: "The app signs tokens with another secret than the server's: give the app the same "
+                          "LIVEKIT_API_SECRET this run used ({secret_source}) and restart it.",
+    Refusal.UNKNOWN_KEY: "The app mints with an API key the server does not know: give it the server's "
+                         "LIVEKIT_API_KEY.",
+    Refusal.EXPIRED: "Mint each token when the session starts, with a TTL longer than the session: "
+                     "api.AccessToken(...).with_ttl(datetime.timedelta(hours=2)); check the app machine's clock.",
+    Refusal.NOT_YET_VALID: "The app's clock is ahead of the server's: sync it with NTP (containers use the host's "
+                           "clock).",
+}
+TOKEN_CODES = tuple(code(r.value, f"the server refuses the app's token: {r.value.replace('-', ' ')}",
+                         explained_by=(f"LK205.{r.value}",) if r.timing else ())
+                    for r in Refusal if r is not Refusal.ROOM_MISSING)
+
+
+@check("LK502", "App session endpoint", area="session", after=("area:sdk", "area:code"), timeout=30, codes=(
+    code("endpoint-unreachable", "the app's endpoint does not answer (the app is not running, or another URL)"),
+    code("http-error", "the endpoint answers an HTTP error (often 500: an exception in the app)"),
+    code("not-json", "the endpoint's answer is not JSON"),
+    code("token-object", "the app returns the AccessToken object (with the API secret) instead of its JWT"),
+    code("no-token", "the answer holds no token"),
+    code("unusable-url", "the app's URL (or LIVEKIT_URL) cannot be used to check the token"),
+    code("token-problem", "the app's token has a problem the server will meet (claims, grants, key)"),
+    code("room-mismatch", "the token grants another room than the one the app returns"),
+    code("url-mismatch", "the app hands out another server URL than this setup's LIVEKIT_URL"),
+    code("server-unreachable", "the server the app's token is for cannot be reached", explained_by=UNREACHABLE),
+    *TOKEN_CODES,
+))
 async def app_endpoint(ctx: Context) -> Result:
     """POST to --app-endpoint, find the token and URL, and check that token against the server."""
     import asyncio
@@ -66,42 +95,33 @@ async def app_endpoint(ctx: Context) -> Result:
         return skipped("no --app-endpoint given")
     answer = await call_endpoint(ctx)
     if "error" in answer:
-        return failed(f"POST {endpoint} failed: {answer['error']}", fix="Start the app, or check --app-endpoint.")
+        return failed(f"POST {endpoint} failed: {answer['error']}", fix="Start the app, or check --app-endpoint.",
+                      code="endpoint-unreachable")
     status, text = answer["status"], answer["text"]
     facts: dict[str, Any] = {"endpoint": endpoint, "status": status}
     if status >= 300:
-        problems = related_problems(ctx)
-        related = finding_lines(problems)
-        details = f"the app answered: {ctx.redactor.redact(' '.join(text.split()))[:200]}"  # redact, then cut
-        if related:
-            worst = problems[0].status.severity
-            return failed(f"POST {endpoint} -> HTTP {status}; likely cause, found by this run: {related[0]}",
-                          details=details + "\nrelated findings:\n" + "\n".join(related), facts=facts,
-                          caused_by=tuple(r.check_id for r in problems if r.status.severity == worst),
-                          fix="Fix the findings listed (see their checks), restart the app and run again.")
-        return failed(f"POST {endpoint} -> HTTP {status}", details=details, facts=facts,
-                      fix="Read the app's log for the exception; run the doctor with --project pointing at the app "
-                          "so the SDK and code checks can point at the line.")
+        return _http_error(ctx, endpoint, status, text, facts)
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
         return failed(f"POST {endpoint} -> HTTP {status} but the body is not JSON ({answer['content_type']})",
-                      facts=facts, fix="Return JSON with the token and the server URL, e.g. {\"token\": ..., \"url\": ...}.")
+                      facts=facts, code="not-json",
+                      fix="Return JSON with the token and the server URL, e.g. {\"token\": ..., \"url\": ...}.")
     leaked = token_object(data)
     if leaked is not None:
         for name in ("api_secret", "apiSecret", "secret"):
             ctx.redactor.add(str(leaked.get(name) or ""))
         return failed("the app returns the AccessToken object instead of its .to_jwt(): its JSON carries the API "
-                      "secret to every client", facts=facts,
-                      details=f"the token field holds an object with {', '.join(sorted(map(str, leaked)))}",
+                      "secret to every client", facts=facts, code="token-object",
+                      evidence=[f"the token field holds an object with {', '.join(sorted(map(str, leaked)))}"],
                       fix="Return `token.to_jwt()` (the signed JWT string), not the AccessToken; then rotate the API "
                           "secret (`livekit-server generate-keys`, or a new key in LiveKit Cloud): it has been sent "
                           "to clients.")
     token = find_field(data, TOKEN_FIELDS)
     if not token:
-        return failed(f"the answer has no token (looked for {', '.join(TOKEN_FIELDS)})",
-                      details=f"fields: {sorted(data) if isinstance(data, dict) else type(data).__name__}", facts=facts,
-                      fix="Return the participant token under one of those names.")
+        return failed(f"the answer has no token (looked for {', '.join(TOKEN_FIELDS)})", code="no-token",
+                      evidence=[f"fields: {sorted(data) if isinstance(data, dict) else type(data).__name__}"],
+                      facts=facts, fix="Return the participant token under one of those names.")
     ctx.redactor.add(token)
     s = livekit_settings(ctx)
     app_url = find_field(data, URL_FIELDS)
@@ -109,37 +129,74 @@ async def app_endpoint(ctx: Context) -> Result:
     info = inspect_token(token, api_key=s.api_key, api_secret=s.api_secret)
     facts["token"] = {"iss": shorten(str(info.claims.get("iss", ""))), "sub": info.claims.get("sub"),
                       "grants": info.video, "signature": info.signature}
-    problems = list(info.problems)
-    granted = info.video.get("room")
-    if facts["room"] and granted and facts["room"] != granted:
-        problems.append(f"it grants room {granted!r} but the app returned room {facts['room']!r}: the client joins "
-                        "another room than the one the app prepared (and its agent)")
     url = app_url or s.url
     try:
         server = parse_url(url or "")
     except UrlError as exc:
-        return failed(f"the app's token cannot be checked: {exc}", facts=facts,
+        return failed(f"the app's token cannot be checked: {exc}", facts=facts, code="unusable-url",
                       fix="Return the URL clients should use (ws[s]://host[:port]) with the token, or set LIVEKIT_URL.")
-    if app_url and s.url and server.http_base != _http_base_or_none(s.url):
-        problems.append(f"the app hands out {app_url} but this setup's LIVEKIT_URL is {s.url}")
     try:
         async with await client_session(ctx) as session:
             v_status, v_body, _ = await validate(session, server.http_base, token)
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-        problems.append(f"the server at {url} is not reachable ({type(exc).__name__})")
-        v_status, v_body = 0, ""
+        v_status, v_body = 0, type(exc).__name__
     facts["validate_status"] = v_status
-    rejection = classify(v_status, v_body) if v_status and v_status != 200 else None
-    if rejection is not None:
-        problems.append(f"the server at {url} rejects it (HTTP {v_status}): {rejection.cause}")
+    found = _token_findings(info, facts, app_url, s.url, url, v_status, v_body,
+                            s.sources.get("api_secret", "LIVEKIT_API_SECRET"))
+    return judged(found, f"POST {endpoint} -> {status}: token for {info.claims.get('sub')!r} in room "
+                         f"{info.video.get('room')!r} accepted by {url}", facts=facts)
+
+
+def _http_error(ctx: Context, endpoint: str, status: int, text: str, facts: dict[str, Any]) -> Result:
+    """An error answer: the exception is in the app; the SDK and code findings of this run are its likely cause."""
+    problems = related_problems(ctx)
+    answered = f"the app answered: {ctx.redactor.redact(' '.join(text.split()))[:200]}"  # redact, then cut
     if problems:
-        return failed(f"the app's token: {'; '.join(problems)}", facts=facts,
-                      fix=_app_token_fix(problems, rejection, s.sources.get("api_secret", "LIVEKIT_API_SECRET")))
-    return passed(f"POST {endpoint} -> {status}: token for {info.claims.get('sub')!r} in room "
-                  f"{info.video.get('room')!r} accepted by {url}", facts=facts)
+        worst = problems[0].severity
+        related = finding_lines(problems)
+        return failed(f"POST {endpoint} -> HTTP {status}; likely cause, found by this run: {related[0]}",
+                      code="http-error", evidence=[answered, *related[:5]], facts=facts,
+                      caused_by=tuple(f.code for f in problems if f.severity is worst),
+                      fix="Fix the findings listed (see their checks), restart the app and run again.")
+    return failed(f"POST {endpoint} -> HTTP {status}", evidence=[answered], facts=facts, code="http-error",
+                  fix="Read the app's log for the exception; run the doctor with --project pointing at the app "
+                      "so the SDK and code checks can point at the line.")
 
 
-@check("LK503", "App token joins the room", area="session", needs=("LK502",), timeout=20)
+def _token_findings(info: Any, facts: dict[str, Any], app_url: str | None, own_url: str | None, url: str,
+                    v_status: int, v_body: str, secret_source: str) -> list[Finding]:
+    """What is wrong with the app's token: the server's own verdict first, then what the doctor sees in it."""
+    found = []
+    if not v_status:
+        found.append(finding("server-unreachable", Severity.FAIL, f"the server at {url} is not reachable ({v_body})",
+                             fix="See LK401-LK404 for the layer that fails."))
+    elif v_status != 200:
+        why = classify(v_status, v_body)
+        fix = APP_REFUSAL_FIXES.get(why.reason, why.fix).format(secret_source=secret_source)
+        found.append(finding(why.reason.value, Severity.FAIL, f"the app's token: the server at {url} rejects it "
+                             f"(HTTP {v_status}): {why.cause}", fix=fix, evidence=[quoted(v_body)]))
+    granted = info.video.get("room")
+    if facts["room"] and granted and facts["room"] != granted:
+        found.append(finding("room-mismatch", Severity.FAIL, f"the app's token grants room {granted!r} but the app "
+                             f"returned room {facts['room']!r}: the client joins another room than the one the app "
+                             "prepared (and its agent)",
+                             fix="Mint the token for the room the app created and returns: "
+                                 "VideoGrants(room_join=True, room=<that room's name>)."))
+    if app_url and own_url and parse_url(app_url).http_base != _http_base_or_none(own_url):
+        found.append(finding("url-mismatch", Severity.FAIL, f"the app hands out {app_url} but this setup's "
+                             f"LIVEKIT_URL is {own_url}",
+                             fix="Return the URL clients should use: the server's LIVEKIT_URL (wss:// in production)."))
+    if info.problems and not found:
+        found.append(finding("token-problem", Severity.FAIL, "the app's token: " + "; ".join(info.problems),
+                             fix="Mint the token in the app with the key and secret the server has (see LK205) and "
+                                 "return the server's URL."))
+    return found
+
+
+@check("LK503", "App token joins the room", area="session", needs=("LK502",), timeout=20, codes=(
+    code("join-failed", "joining with the app's own token fails although the server accepts it",
+         explained_by=("LK501.media-blocked", "LK501.proxy-variable", "LK501.server-gone", "LK501.starved")),
+))
 async def app_token_joins(ctx: Context) -> Result:
     """Join the room with the app's own token (rtc SDK), as the app's client would, then leave."""
     import asyncio
@@ -158,7 +215,7 @@ async def app_token_joins(ctx: Context) -> Result:
         await asyncio.wait_for(room.connect(url, token, rtc.RoomOptions(auto_subscribe=False)), 10)
         joined = room.name
     except (rtc.ConnectError, asyncio.TimeoutError) as exc:
-        return failed(f"joining {url} with the app's token failed: {type(exc).__name__}: {exc}",
+        return failed(f"joining {url} with the app's token failed: {type(exc).__name__}: {exc}", code="join-failed",
                       fix="See LK501 for media and LK405 for signalling with the doctor's own token.")
     finally:
         try:
@@ -166,29 +223,6 @@ async def app_token_joins(ctx: Context) -> Result:
         except Exception:  # never connected
             pass
     return passed(f"joined room {joined!r} at {url} with the app's token and left")
-
-
-def _app_token_fix(problems: list[str], rejection: Any, secret_source: str) -> str:
-    """The fix for the app's token, for the cause found (the first that applies), not a list of maybes."""
-    text = " ".join(problems)
-    if "signature does not match" in text or (rejection is not None and "secret" in rejection.cause):
-        return (f"The app signs tokens with another secret than the server's: give the app the same "
-                f"LIVEKIT_API_SECRET this run used ({secret_source}) and restart it.")
-    if "API key" in text or (rejection is not None and "API key" in rejection.cause):
-        return "The app mints with an API key the server does not know: give it the server's LIVEKIT_API_KEY."
-    if "expired" in text:
-        return ("Mint each token when the session starts, with a TTL longer than the session: "
-                "api.AccessToken(...).with_ttl(datetime.timedelta(hours=2)); check the app machine's clock.")
-    if "not valid yet" in text:
-        return "The app's clock is ahead of the server's: sync it with NTP (containers use the host's clock)."
-    if "but the app returned room" in text:
-        return ("Mint the token for the room the app created and returns: "
-                "VideoGrants(room_join=True, room=<that room's name>).")
-    if "hands out" in text:
-        return "Return the URL clients should use: the server's LIVEKIT_URL (wss:// in production)."
-    if rejection is not None:
-        return rejection.fix
-    return "Mint the token in the app with the key and secret the server has (see LK205) and return the server's URL."
 
 
 def _http_base_or_none(url: str) -> str | None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import socket
-import stat
-from pathlib import Path
 
 from livekit_doctor.checks.plumbing.options import settings_options
-from livekit_doctor.checks.plumbing.settings import DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings
+from livekit_doctor.checks.plumbing.settings import (DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings,
+                                                    other_readers)
 from livekit_doctor.checks.plumbing.target import UrlError, host_kind, parse_url, target
-from livekit_doctor.plugin import Context, Result, check, failed, passed, shorten, skipped, warned
+from livekit_doctor.plugin import Context, Result, Severity, check, code, failed, finding, judged, shorten, skipped
 
 SCHEMES = {
     "ws": "plain WebSocket for clients; the server API uses http:// on the same host",
@@ -38,38 +37,49 @@ def config_facts(s: LiveKitSettings) -> dict[str, dict[str, str]]:
             for name in FIELDS}
 
 
-@check("LK201", "Credentials found", area="credentials", timeout=5)
+@check("LK201", "Credentials found", area="credentials", timeout=5, codes=(
+    code("missing", "LIVEKIT_URL, LIVEKIT_API_KEY or LIVEKIT_API_SECRET is set nowhere the doctor looked",
+         explained_by=("LK201.source-unreadable",)),
+    code("source-unreadable", "a .env or lk CLI config exists but cannot be read (a pipe, not UTF-8, too large, "
+                              "broken YAML)"),
+    code("overridden", "a value is set in two places with different values: the higher one wins, and an app that "
+                       "reads only the other gets different credentials"),
+))
 def credentials_found(ctx: Context) -> Result:
     """Where the URL, API key and secret come from; which source wins when two disagree."""
     s = livekit_settings(ctx)
     facts = {"config": config_facts(s), "looked_in": list(s.looked_in)}
     where = ", ".join(f"{name.replace('_', ' ')} from {s.sources[name]}" for name in FIELDS if name in s.sources)
     missing = [var for name, var in FIELDS.items() if not getattr(s, name)]
+    found = [finding("source-unreadable", Severity.WARN, problem,
+                     fix="Make the file a small UTF-8 text file the doctor and the app can read, or remove it.")
+             for problem in s.problems]
     if missing:
-        unread = f": {'; '.join(s.problems)}" if s.problems else ""  # the likely cause: a source that exists, unread
-        return failed(
-            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set" + (f" ({where})" if where else "")
-            + unread,
-            details="Looked in: " + "; ".join(s.looked_in) + ("\n" + "\n".join(s.problems) if s.problems else ""),
+        found.insert(0, finding(
+            "missing", Severity.FAIL,
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set" + (f" ({where})" if where else ""),
+            evidence=["looked in: " + "; ".join(s.looked_in)],
             fix=f"Set {', '.join(missing)} in the environment or in the project's .env, e.g.\n"
                 "  LIVEKIT_URL=wss://<project>.livekit.cloud  LIVEKIT_API_KEY=API...  LIVEKIT_API_SECRET=...\n"
-                "(for a local server: `livekit-server --dev` gives ws://localhost:7880, devkey, secret).",
-            facts=facts,
-        )
-    conflicts = s.conflicts
-    if conflicts or s.problems:
-        lines = [f"{FIELDS[name]}: {winner} wins over a different value in {loser}" for name, winner, loser in conflicts]
-        return warned(
-            "; ".join(lines + list(s.problems)),
-            details=where,
-            fix="Keep each value in one place: remove the overridden entries (often a stale .env or an exported "
-                "variable left in the shell) so that the app and the doctor read the same credentials.",
-            facts=facts,
-        )
-    return passed(where, facts=facts)
+                "(for a local server: `livekit-server --dev` gives ws://localhost:7880, devkey, secret)."))
+    found += [finding("overridden", Severity.WARN, f"{FIELDS[name]}: {winner} wins over a different value in {loser}",
+                      fix="Keep each value in one place: remove the overridden entries (often a stale .env or an "
+                          "exported variable left in the shell) so that the app and the doctor read the same "
+                          "credentials.")
+              for name, winner, loser in s.conflicts]
+    return judged(found, where, facts=facts)
 
 
-@check("LK202", "Server URL", area="credentials", timeout=5)
+@check("LK202", "Server URL", area="credentials", timeout=5, codes=(
+    code("whitespace", "the URL has surrounding whitespace or a newline"),
+    code("bad-scheme", "the URL's scheme is not ws, wss, http or https (or it has none)"),
+    code("unparsable", "the URL does not parse (a port that is not a number, no host)"),
+    code("livekit-path", "the URL ends in a path the SDKs add themselves (/rtc, /twirp ...)"),
+    code("path", "the URL has a path, which only works behind a proxy that strips it"),
+    code("query", "the URL has a query or fragment"),
+    code("no-such-host", "the URL's host does not resolve"),
+    code("plain-to-public", "ws:// or http:// to a public address: tokens travel unencrypted, https pages refuse it"),
+))
 def server_url(ctx: Context) -> Result:
     """The URL parses, has a LiveKit scheme, no path or query, and its host resolves."""
     s = livekit_settings(ctx)
@@ -77,45 +87,46 @@ def server_url(ctx: Context) -> Result:
         return skipped("no URL configured (see LK201)", caused_by=("LK201",))
     url = s.url
     if s.raw["url"] != url:
-        return failed(f"the URL from {s.sources['url']} has surrounding whitespace or a newline",
+        return failed(f"the URL from {s.sources['url']} has surrounding whitespace or a newline", code="whitespace",
                       fix="Remove the whitespace around LIVEKIT_URL (check for a trailing newline or space).")
     try:
         t = parse_url(url)
     except UrlError as exc:
-        scheme_wrong = str(exc).startswith("scheme")
-        return failed(str(exc), fix="Write the URL as wss://host (TLS) or ws://host:7880 (local, plain)." if scheme_wrong
+        scheme_wrong = exc.kind == "scheme"
+        return failed(str(exc), code="bad-scheme" if scheme_wrong else "unparsable", fix="Write the URL as wss://host (TLS) or ws://host:7880 (local, plain)." if scheme_wrong
                       else "Use ws[s]://host[:port], e.g. ws://localhost:7880.")
     facts = {"scheme": t.scheme, "host": t.host, "port": t.port if t.explicit_port else None}
-    notes = []
     if t.path.rstrip("/") in LIVEKIT_PATHS:
         base = f"{t.scheme}://{t.host}" + (f":{t.port}" if t.explicit_port else "")
         return failed(f"the URL ends in {t.path}, a path the SDKs add themselves: the server SDK posts to "
                       f"{url.rstrip('/')}/twirp/... and gets 404 (an app endpoint using it answers 500), clients open "
-                      f"{t.path.rstrip('/')}/rtc", facts=facts,
+                      f"{t.path.rstrip('/')}/rtc", facts=facts, code="livekit-path",
                       fix=f"Set LIVEKIT_URL={base} (no path) in {s.sources['url']}.")
-    if t.path not in ("", "/"):
-        notes.append(f"it has a path ({t.path}): the SDKs append /rtc and /twirp themselves, so a path "
-                     "only works behind a proxy that strips it")
-    if t.query:
-        notes.append("it has a query or fragment, which the SDKs do not expect")
     try:
         infos = socket.getaddrinfo(t.host, t.port, type=socket.SOCK_STREAM)
         facts["addresses"] = sorted({info[4][0] for info in infos})
     except socket.gaierror as exc:
-        return failed(f"host {t.host} does not resolve: {exc.strerror}",
+        return failed(f"host {t.host} does not resolve: {exc.strerror}", code="no-such-host",
                       fix="Check the host name for typos; a LiveKit Cloud URL looks like wss://<project>.livekit.cloud.",
                       facts=facts)
-    fixes = ["Use the bare server URL: ws://host:7880 locally, wss://host in production."] if notes else []
+    bare = "Use the bare server URL: ws://host:7880 locally, wss://host in production."
+    found = []
+    if t.path not in ("", "/"):
+        found.append(finding("path", Severity.WARN, f"{url}: it has a path ({t.path}): the SDKs append /rtc and /twirp "
+                             "themselves, so a path only works behind a proxy that strips it", fix=bare))
+    if t.query:
+        found.append(finding("query", Severity.WARN, f"{url}: it has a query or fragment, which the SDKs do not expect",
+                             fix=bare))
     # plain ws:// is normal on loopback, a LAN, a Docker network (ws://livekit:7880): judge where the host resolves to
     if t.scheme in ("ws", "http") and any(host_kind(a) == "public" for a in facts["addresses"]):
-        notes.append(f"{t.scheme}:// to a public address sends tokens unencrypted; browsers on https pages "
-                     "refuse ws:// (mixed content)")
-        fixes.append(f"Serve the server behind TLS (a proxy or load balancer with a certificate for {t.host}) and use "
-                     f"{'wss' if t.scheme == 'ws' else 'https'}://{t.host}.")
+        found.append(finding(
+            "plain-to-public", Severity.WARN, f"{url}: {t.scheme}:// to a public address sends tokens unencrypted; "
+            "browsers on https pages refuse ws:// (mixed content)",
+            fix=f"Serve the server behind TLS (a proxy or load balancer with a certificate for {t.host}) and use "
+                f"{'wss' if t.scheme == 'ws' else 'https'}://{t.host}."))
     meaning = SCHEMES[t.scheme]
-    if notes:
-        return warned(f"{url}: " + "; ".join(notes), details=meaning, fix=" ".join(fixes), facts=facts)
-    return passed(f"{url} ({meaning}); {t.host} resolves to {', '.join(facts['addresses'])}", facts=facts)
+    return judged(found, f"{url} ({meaning}); {t.host} resolves to {', '.join(facts['addresses'])}", facts=facts,
+                  details=meaning if found else "")
 
 
 def _damage(value: str) -> str | None:
@@ -127,12 +138,6 @@ def _damage(value: str) -> str | None:
     return None
 
 
-def _in_home(path: Path, ctx: Context) -> bool:
-    """A developer's own checkout: the default 0644 of a .env there is not a finding (a server's is)."""
-    home = ctx.env.get("HOME")
-    return bool(home) and path.resolve().is_relative_to(Path(home).resolve())
-
-
 def looks_like_secret(value: str) -> bool:
     return len(value) >= 32 and not value.startswith("API")
 
@@ -141,39 +146,51 @@ def looks_like_key(value: str) -> bool:
     return value.startswith("API") and len(value) < 24
 
 
-@check("LK203", "API key and secret", area="credentials", timeout=5)
+DAMAGE_FIX = ("Copy the {what} again from the server's `keys:` (or the LiveKit Cloud console) without quotes or "
+              "trailing newline (without quotes or whitespace around the value in {source}).")
+
+
+@check("LK203", "API key and secret", area="credentials", timeout=5, codes=(
+    code("secret-damaged", "the secret holds whitespace, a newline or quotes around it (an env-file loader kept them)"),
+    code("key-damaged", "the key holds whitespace, a newline or quotes around it"),
+    code("keys-swapped", "the key looks like a secret and the secret like a key"),
+    code("dev-keys-remote", "the public dev keys (devkey/secret) are used with a server that is not on this machine"),
+    code("short-secret", "the secret is shorter than the 32 characters the server asks for (hygiene: it works)"),
+    code("env-readable", "the .env holding the secret can be read by other users of this machine (hygiene)"),
+))
 def key_and_secret(ctx: Context) -> Result:
-    """Whitespace or quotes inside values, short or dev secrets, swapped values, a .env others can read."""
+    """Whitespace or quotes inside values, swapped values, dev keys off this machine; short secrets and
+    a .env others can read as notes."""
     s = livekit_settings(ctx)
     if not (s.api_key and s.api_secret):
         return skipped("no API key and secret configured (see LK201)", caused_by=("LK201",))
-    problems, warnings = [], []
-    for name in ("api_key", "api_secret"):
-        damage = _damage(s.raw[name])
-        if damage:
-            problems.append(f"{FIELDS[name]} from {s.sources[name]} contains {damage}")
+    found = [finding(f"{name.removeprefix('api_')}-damaged", Severity.FAIL,
+                     f"{FIELDS[name]} from {s.sources[name]} contains {damage}",
+                     fix=DAMAGE_FIX.format(what=name.replace("api_", "API "), source=s.sources[name]))
+             for name in ("api_key", "api_secret") if (damage := _damage(s.raw[name]))]
     key, secret = s.api_key, s.api_secret
     if looks_like_secret(key) and looks_like_key(secret):
-        problems.append(f"key and secret look swapped: the key is {len(key)} characters, the secret {shorten(secret)}")
+        found.append(finding("keys-swapped", Severity.FAIL, f"key and secret look swapped: the key is {len(key)} "
+                             f"characters, the secret {shorten(secret)}",
+                             fix="Swap them: LIVEKIT_API_KEY is the short API... name, LIVEKIT_API_SECRET the long "
+                                 "random string (the key and secret from the server's `keys:`)."))
     t = target(ctx)
     dev = key == DEV_DEFAULTS["api_key"] and secret == DEV_DEFAULTS["api_secret"]
     if dev and t is not None and t.host_kind != "loopback":
-        problems.append(f"the dev keys (devkey/secret) are used with {t.host}: anyone who knows them can mint tokens")
-    elif len(secret) < 32 and not dev and not problems:
-        warnings.append(f"the secret is {len(secret)} characters; the server wants at least 32")
-    if s.env_file is not None and s.env_file.is_file() and not _in_home(s.env_file, ctx):
-        mode = s.env_file.stat().st_mode
-        if mode & (stat.S_IRGRP | stat.S_IROTH):
-            warnings.append(f"{s.env_file} is readable by other users (mode {stat.filemode(mode)})")
+        found.append(finding("dev-keys-remote", Severity.FAIL, f"the dev keys (devkey/secret) are used with {t.host}: "
+                             "anyone who knows them can mint tokens",
+                             fix="Never use devkey/secret outside localhost: generate a pair with `livekit-server "
+                                 "generate-keys` and configure it on the server and here."))
+    elif len(secret) < 32 and not dev and not found:
+        found.append(finding("short-secret", Severity.NOTE, f"the secret is {len(secret)} characters; the server "
+                             "wants at least 32", fix="Generate a strong pair with `livekit-server generate-keys`."))
+    in_file = any(src == ".env" or src.startswith("--env-file") for src, _ in s.candidates.get("api_secret", []))
+    readers = other_readers(s.env_file) if s.env_file is not None and in_file else None
+    if readers:
+        found.append(finding("env-readable", Severity.NOTE, f"{s.env_file} is readable by {readers}",
+                             fix=f"`chmod 600 {s.env_file}`"))
     facts = {"api_key": shorten(key), "secret_length": len(secret), "dev_keys": dev}
-    if problems:
-        return failed("; ".join(problems + warnings), facts=facts,
-                      fix="Copy the key and secret again from the server's `keys:` (or the LiveKit Cloud console) "
-                          "without quotes or trailing newline; never use devkey/secret outside localhost.")
-    if warnings:
-        return warned("; ".join(warnings), facts=facts,
-                      fix="Generate a strong pair with `livekit-server generate-keys`; `chmod 600 .env`.")
-    return passed(f"key {shorten(key)}, secret of {len(secret)} characters, no stray whitespace", facts=facts)
+    return judged(found, f"key {shorten(key)}, secret of {len(secret)} characters, no stray whitespace", facts=facts)
 
 
 CHECKS = [credentials_found, server_url, key_and_secret]

@@ -16,7 +16,7 @@ from livekit_doctor.checks.plumbing.rtc_path import PRIVATE_CA_UNSEEN, private_c
 from livekit_doctor.checks.plumbing.signal_join import Join, signal_join
 from livekit_doctor.checks.plumbing.target import host_kind, net_timeout, target
 from livekit_doctor.checks.plumbing.turn_probe import parse_turn_url
-from livekit_doctor.plugin import Context, Result, Status, check, failed, import_off_loop, passed, skipped, warned
+from livekit_doctor.plugin import Context, Result, Status, check, code, failed, import_off_loop, passed, skipped, warned
 
 NO_RTC = "the livekit rtc SDK is not installed: pip install 'livekit-doctor[rtc]'"
 RELAY_FIXES = {  # the step a relay failed at -> what to do
@@ -30,6 +30,8 @@ RELAY_FIXES = {  # the step a relay failed at -> what to do
     "relay": "Let the relay reach the media address: the TURN server must reach rtc.node_ip on the UDP media "
              "port, and clients the relay range (turn.relay_range_start-end).",
 }
+MEDIA_CAUSES = ("LK705.advertised-unreachable", "LK705.advertised-untested", "LK406.no-candidates",
+                "LK406.unreachable-addresses", "LK501.proxy-variable", "LK501.server-gone", "LK501.starved")
 DOCKER_BRIDGE = "172.17."  # Docker's default bridge network: a container's own address, unreachable from elsewhere
 
 
@@ -62,7 +64,11 @@ def _ports(candidates: list[dict[str, Any]], protocol: str) -> str:
     return "/".join(sorted({str(c["port"]) for c in candidates if c["protocol"] == protocol})) or "?"
 
 
-@check("LK701", "Relay-only media (TURN)", area="network", needs=("LK405",), timeout=20)
+@check("LK701", "Relay-only media (TURN)", area="network", needs=("LK405",), timeout=20, codes=(
+    code("relay-failed", "no offered TURN server relays media", explained_by=(*MEDIA_CAUSES, "LK501.media-blocked")),
+    code("some-relays-fail", "some of the offered TURN servers relay media, others do not",
+         explained_by=MEDIA_CAUSES),
+))
 async def relay_check(ctx: Context) -> Result:
     """Each TURN server the server offers, alone and relay-only: allocation time, then a real media connection."""
     import asyncio
@@ -123,13 +129,17 @@ async def relay_check(ctx: Context) -> Result:
         return passed(text, facts=facts)
     fix = " ".join(dict.fromkeys(RELAY_FIXES[e.get("step", "reach")] for e in entries if not e["ok"]))
     if good:
-        return warned(text, facts=facts, fix=fix)
+        return warned(text, facts=facts, fix=fix, code="some-relays-fail")
     if all(private_ca_unseen(ctx, e["cause"]) for e in entries):
         return skipped(PRIVATE_CA_UNSEEN, facts=facts)
-    return _bad(ctx, text, facts=facts, fix=fix)
+    return _bad(ctx, text, facts=facts, fix=fix, code="relay-failed")
 
 
-@check("LK702", "ICE/TCP media", area="network", needs=("LK405",), timeout=20)
+@check("LK702", "ICE/TCP media", area="network", needs=("LK405",), timeout=20, codes=(
+    code("tcp-closed", "no media over the server's ICE/TCP port (the fallback for clients whose firewall blocks UDP)",
+         explained_by=(*MEDIA_CAUSES, "LK501.media-blocked")),
+    code("tcp-not-used", "asked for ICE/TCP only, the media went over another path"),
+))
 async def tcp_check(ctx: Context) -> Result:
     """Media over the server's ICE/TCP port only: the path of a client behind a UDP-blocking firewall."""
     j = await _join(ctx)
@@ -153,20 +163,23 @@ async def tcp_check(ctx: Context) -> Result:
                       f"server offered only TCP (connected in {out.facts['connect_ms']:.0f} ms)", facts=facts)
     if out.ok:
         return warned(f"asked for ICE/TCP only, the media went over {out.path.describe() if out.path else 'an unknown path'}",
-                      facts=facts)
+                      facts=facts, code="tcp-not-used")
     if private_ca_unseen(ctx, out.cause):
         return skipped(PRIVATE_CA_UNSEEN, facts=facts)
     facts["tcp_reach"] = {f"{c['address']}:{c['port']}": r for c, r in zip(tcp, reach)}
     how = {"refused": "refuses connections (the port is closed)", "timeout": "does not answer (a firewall drops it)",
            "unreachable": "is unreachable (no route to that address)", "open": "accepts TCP, yet ICE over it failed"}
     named = "; ".join(f"TCP {a} {how[r]}" for a, r in facts["tcp_reach"].items())
-    return _bad(ctx, f"no media over ICE/TCP: {out.cause}; {named}", facts=facts,
+    return _bad(ctx, f"no media over ICE/TCP: {out.cause}; {named}", facts=facts, code="tcp-closed",
                 fix=f"Open TCP {_ports(tcp, 'tcp')} (rtc.tcp_port) to the server for clients whose firewall blocks "
                     "UDP, and check that the advertised address is the server's (LK705).")
 
 
 @check("LK703", "Media path a client takes", area="network", needs=("LK501",), after=("LK406", "LK701", "LK702"),
-       timeout=5)
+       timeout=5, codes=(
+           code("udp-blocked-tcp-only", "media works only over the ICE/TCP fallback: the UDP port or range is blocked"),
+           code("relay-only", "media works only through TURN: neither UDP nor ICE/TCP reach the server"),
+       ))
 def path_check(ctx: Context) -> Result:
     """The path ICE chose with every transport allowed (LK501), and the fallbacks measured by LK701/LK702."""
     media = ctx.results["LK501"].facts
@@ -190,16 +203,19 @@ def path_check(ctx: Context) -> Result:
     udp = "/".join(sorted({p.rsplit(':', 1)[1] for p in offered.get("udp", [])})) or "50000-60000"
     if kind == "tcp":
         return warned(f"media only works over the ICE/TCP fallback ({where}): UDP {udp} to the server is blocked "
-                      f"from here{tail}", facts=facts,
+                      f"from here{tail}", facts=facts, code="udp-blocked-tcp-only",
                       fix=f"Open UDP {udp} (rtc.udp_port or rtc.port_range_start-end) to the server: over TCP, a lost "
                           "packet stalls the audio behind it.")
     return warned(f"media only works through TURN ({where}): neither UDP {udp} nor ICE/TCP reach the server "
-                  f"from here{tail}", facts=facts,
+                  f"from here{tail}", facts=facts, code="relay-only",
                   fix=f"Open UDP {udp} and TCP {'/'.join(p.rsplit(':', 1)[1] for p in offered.get('tcp', [])) or '7881'} "
                       "to the server: every relayed packet takes an extra hop through the TURN server.")
 
 
-@check("LK704", "Reconnect and resume", area="network", needs=("LK405",), timeout=10)
+@check("LK704", "Reconnect and resume", area="network", needs=("LK405",), timeout=10, codes=(
+    code("rejoin-fails", "a full reconnect (a new join with the same token) fails"),
+    code("resume-fails", "a dropped signal connection cannot be resumed: clients fall back to a full reconnect"),
+))
 async def reconnect_check(ctx: Context) -> Result:
     """A session resumed after its signal socket dropped, then a full reconnect, answered as the SDKs expect."""
     rtc = await _rtc()
@@ -230,7 +246,7 @@ def reconnect_verdict(facts: dict[str, Any]) -> Result:
     if full["kind"] != "join":
         why = {"leave": "a leave ({detail})", "refused": "refused ({detail})"}.get(full["kind"], "{detail}")
         return failed(f"a full reconnect (a new join with the same token) failed: {why.format(**full)}; a client "
-                      "whose connection drops cannot rejoin", facts=facts,
+                      "whose connection drops cannot rejoin", facts=facts, code="rejoin-fails",
                       fix="Read the server log for the join; a proxy must pass every /rtc WebSocket upgrade.")
     rejoined = f"full reconnect (a new session) in {full['ms']:.0f} ms"
     if resume["kind"] == "reconnect":
@@ -238,14 +254,22 @@ def reconnect_verdict(facts: dict[str, Any]) -> Result:
                       facts=facts)
     why = RESUME_FAILS.get(resume["kind"], "the server answered with a {kind} message first").format(**resume)
     return warned(f"resume failed: {why}; clients fall back to a full reconnect (a new session: every track "
-                  f"republished, a break in the call), {rejoined}", facts=facts,
+                  f"republished, a break in the call), {rejoined}", facts=facts, code="resume-fails",
                   fix="Route /rtc?reconnect=1 to the node that holds the session, query string intact (sticky "
                       "sessions on the load balancer, WebSocket upgrades on every path); with several nodes, "
                       "configure Redis so that any node can reach every session. The server log says 'could not "
                       "restart participant' or 'could not resume participant'.")
 
 
-@check("LK705", "Advertised media addresses", area="network", needs=("LK406",), after=("LK402", "LK501"), timeout=10)
+@check("LK705", "Advertised media addresses", area="network", needs=("LK406",), after=("LK402", "LK501"), timeout=10,
+       codes=(
+           code("advertised-unreachable", "every address the server advertises for media is unreachable from this "
+                                          "client (rtc.node_ip / use_external_ip)"),
+           code("advertised-nat-only", "the advertised addresses are unreachable; media worked only because the "
+                                       "server reached this client directly (clients behind NAT will fail)"),
+           code("advertised-untested", "media failed and the server advertises addresses other than the one reached, "
+                                       "which cannot be tested without ICE/TCP"),
+       ))
 async def addresses_check(ctx: Context) -> Result:
     """The addresses the server offers for media, against the address this client reached it at."""
     import asyncio
@@ -274,14 +298,16 @@ async def addresses_check(ctx: Context) -> Result:
             "prflx" in (lk501.get("transport") or ""):
         return warned(f"the server advertises {', '.join(map(label, addresses))} for media, which this client cannot "
                       f"reach; media worked only because the server reached this client directly (a peer-reflexive "
-                      f"candidate): clients behind NAT will not get media; {where}", facts=facts, fix=fix)
+                      f"candidate): clients behind NAT will not get media; {where}", facts=facts, fix=fix,
+                      code="advertised-nat-only")
     if addresses and len(unreachable) == len(addresses):
         return failed(f"the server advertises {', '.join(map(label, addresses))} for media, which this client cannot "
                       f"reach (TCP {', '.join(f'{a}:{tcp[a]} {reach[a]}' for a in unreachable)}); {where}",
-                      facts=facts, fix=fix)
+                      facts=facts, fix=fix, code="advertised-unreachable")
     if untested and len(untested) == len(addresses) and media_ok is Status.FAIL:
         return warned(f"the server advertises {', '.join(map(label, untested))} for media, not the address this client reached ({at}); "
-                      "with no ICE/TCP candidate it cannot be tested, and media failed (LK501)", facts=facts, fix=fix)
+                      "with no ICE/TCP candidate it cannot be tested, and media failed (LK501)", facts=facts, fix=fix,
+                      code="advertised-untested")
     notes = [f"{label(a)} unreachable from here (not used)" for a in unreachable]
     summary = ", ".join(f"{a} ({'the address reached' if a in reached else 'TCP ' + reach[a] if a in reach else host_kind(a)})"
                         for a in addresses) or "no ICE candidates (see LK406)"

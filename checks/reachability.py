@@ -11,9 +11,9 @@ from typing import Any
 
 from livekit_doctor.checks.plumbing.http_client import client_session
 from livekit_doctor.checks.plumbing.options import network_options
-from livekit_doctor.checks.plumbing.probes import connect, dns, elapsed_ms, speaks_tls, tls
+from livekit_doctor.checks.plumbing.probes import TLS_KINDS, connect, dns, elapsed_ms, speaks_tls, tls
 from livekit_doctor.checks.plumbing.target import Target, host_kind, net_timeout, target
-from livekit_doctor.plugin import Context, Result, check, failed, passed, skipped, warned
+from livekit_doctor.plugin import Context, Result, Severity, check, code, failed, finding, judged, passed, skipped
 
 CERT_WARN_DAYS = 14
 
@@ -23,7 +23,9 @@ def _need_target(ctx: Context) -> Target | Result:
     return t if t is not None else skipped("no usable server URL (see LK201/LK202)", caused_by=("LK201", "LK202"))
 
 
-@check("LK401", "DNS", area="reachability", timeout=15)
+@check("LK401", "DNS", area="reachability", timeout=15, codes=(
+    code("no-such-host", "the server's host name does not resolve", explained_by=("LK202.no-such-host",)),
+))
 async def dns_check(ctx: Context) -> Result:
     """Every address the server's host name resolves to, IPv4 and IPv6, and how long it took."""
     t = _need_target(ctx)
@@ -32,7 +34,7 @@ async def dns_check(ctx: Context) -> Result:
     d = await dns(ctx, t)
     facts: dict[str, Any] = {"host": t.host, "addresses": d.addresses, "dns_ms": d.ms}
     if d.error:
-        return failed(f"{t.host} does not resolve: {d.error} ({d.ms:.0f} ms)", facts=facts,
+        return failed(f"{t.host} does not resolve: {d.error} ({d.ms:.0f} ms)", facts=facts, code="no-such-host",
                       fix="Check the host name in LIVEKIT_URL for typos and that its DNS record exists "
                           "(`getent hosts HOST`); inside containers check /etc/resolv.conf.")
     kinds = ", ".join(f"{a} ({host_kind(a)})" for a in d.addresses)
@@ -51,7 +53,15 @@ CONNECT_CAUSES = {
 }
 
 
-@check("LK402", "TCP connect", area="reachability", needs=("LK401",), timeout=15)
+@check("LK402", "TCP connect", area="reachability", needs=("LK401",), timeout=15, codes=(
+    code("refused", "nothing listens on the URL's port"),
+    code("timeout", "connecting times out: packets to the port are dropped"),
+    code("unreachable", "no route to the server's address"),
+    code("some-addresses-refused", "one of the host's addresses refuses while another connects (clients fall back "
+                                   "at once: hygiene)"),
+    code("some-addresses-stall", "one of the host's addresses drops packets while another connects: clients that "
+                                 "pick it stall before falling back"),
+))
 async def tcp_check(ctx: Context) -> Result:
     """Connect to each address on the URL's port: refused, timed out and unreachable differ."""
     t = _need_target(ctx)
@@ -65,14 +75,22 @@ async def tcp_check(ctx: Context) -> Result:
                  for addr, cause in c.failures.items()]
     if not c.open:
         cause = next(iter(c.failures.values()))
-        return failed("; ".join(described), facts=facts, fix=CONNECT_CAUSES[cause][1].format(port=t.port))
-    if c.failures:
-        return warned(f"port {t.port} open on {', '.join(c.open)}, but " + "; ".join(described), facts=facts,
-                      fix="Clients that pick the failing address will stall before falling back; fix or remove it.")
-    return passed(f"port {t.port} open on {', '.join(c.open)} ({facts['connect_ms']:.1f} ms)", facts=facts)
+        return failed("; ".join(described), facts=facts, fix=CONNECT_CAUSES[cause][1].format(port=t.port), code=cause)
+    stalls = [a for a, cause in c.failures.items() if cause != "refused"]
+    found = [finding("some-addresses-stall" if stalls else "some-addresses-refused",
+                     Severity.WARN if stalls else Severity.NOTE,
+                     f"port {t.port} open on {', '.join(c.open)}, but " + "; ".join(described),
+                     fix="Clients that pick the failing address stall before falling back; fix or remove it."
+                     if stalls else f"Clients fall back to {', '.join(c.open)} at once; to be tidy, make the server "
+                                    "listen on every address the name resolves to, or use that address in the URL.")
+             ] if c.failures else []
+    return judged(found, f"port {t.port} open on {', '.join(c.open)} ({facts['connect_ms']:.1f} ms)", facts=facts)
 
 
-@check("LK403", "TLS certificate", area="reachability", needs=("LK402",), timeout=15)
+@check("LK403", "TLS certificate", area="reachability", needs=("LK402",), timeout=15, codes=(
+    *(code(kind, "the TLS handshake or the certificate fails: " + kind.replace("-", " ")) for kind in TLS_KINDS),
+    code("expires-soon", f"the certificate expires within {CERT_WARN_DAYS} days (hygiene: it works today)"),
+))
 async def tls_check(ctx: Context) -> Result:
     """Handshake, chain, host name, expiry and TLS version for wss:// and https:// URLs."""
     t = _need_target(ctx)
@@ -84,16 +102,24 @@ async def tls_check(ctx: Context) -> Result:
     facts: dict[str, Any] = {"tls_ms": r.ms, "version": r.version, "days_left": r.days_left and round(r.days_left, 1),
                              "subject": r.subject, "issuer": r.issuer}
     if not r.ok:
-        return failed(f"{t.host}:{t.port}: {r.cause}", fix=r.fix, facts=facts)
+        return failed(f"{t.host}:{t.port}: {r.cause}", fix=r.fix, facts=facts, code=r.kind)
     summary = f"{r.version}, certificate for {r.subject} from {r.issuer}"
-    if r.days_left is not None and r.days_left < CERT_WARN_DAYS:
-        return warned(f"{summary} expires in {r.days_left:.0f} days", facts=facts,
-                      fix="Renew the certificate now (certbot renew) and check that renewal is automated.")
-    return passed(f"{summary}, valid {r.days_left:.0f} more days ({r.ms:.1f} ms)", facts=facts)
+    soon = r.days_left is not None and r.days_left < CERT_WARN_DAYS
+    found = [finding("expires-soon", Severity.NOTE, f"the certificate expires in {r.days_left:.0f} days",
+                     fix="Renew the certificate now (certbot renew) and check that renewal is automated.")] if soon else []
+    valid = f", valid {r.days_left:.0f} more days" if r.days_left is not None else ""
+    return judged(found, f"{summary}{valid} ({r.ms:.1f} ms)", facts=facts)
 
 
-@check("LK404", "HTTP: a LiveKit server answers", area="reachability", needs=("LK402",),
-       timeout=15)
+@check("LK404", "HTTP: a LiveKit server answers", area="reachability", needs=("LK402",), timeout=15, codes=(
+    code("no-answer", "the port accepts connections but no HTTP answer comes (a stopped or hung server)"),
+    code("not-http", "something on the port does not speak HTTP"),
+    code("tls-port", "the port speaks TLS but the URL says ws:// or http://"),
+    code("partial-proxy", "GET / answers OK but /rtc/validate does not ask for a token: a proxy forwards only some "
+                          "paths"),
+    code("not-ready", "the LiveKit node answers 406 Not Ready"),
+    code("not-livekit", "something other than a LiveKit server answers"),
+))
 async def http_check(ctx: Context) -> Result:
     """GET / must answer 200 "OK"; 406 means not ready; anything else is not LiveKit."""
     t = _need_target(ctx)
@@ -121,13 +147,14 @@ async def http_check(ctx: Context) -> Result:
                 validate_status = resp.status
     except asyncio.TimeoutError:
         return failed(f"no HTTP answer within {timeout:g} s: the port accepts connections but nothing answers",
+                      code="no-answer",
                       fix="A stopped (Ctrl-Z/SIGSTOP) or hung server, or a non-HTTP service on this port: check LK004 "
                           "for a stopped process, then the server's log; `kill -CONT <pid>` or restart it.",
                       facts={"timeout_s": timeout})
     except aiohttp.ClientError as exc:
         if not t.tls and await speaks_tls(t.host, t.port, timeout):
             return _tls_port(t)
-        return failed(f"HTTP request failed: {type(exc).__name__}: {exc}",
+        return failed(f"HTTP request failed: {type(exc).__name__}: {exc}", code="not-http",
                       fix="Something on this port does not speak HTTP; check the port in LIVEKIT_URL.")
     facts = {"status": status, "server_header": server, "first_byte_ms": first_byte, "validate_status": validate_status}
     if status == 400 and "plain http request was sent to https port" in body.lower():  # nginx's own words
@@ -137,14 +164,15 @@ async def http_check(ctx: Context) -> Result:
         return passed(f"GET / -> 200 OK, /rtc/validate asks for a token; first byte in {first_byte:.1f} ms", facts=facts)
     if status == 200 and body.strip() == "OK":
         return failed(f"GET / -> 200 OK, but /rtc/validate answers HTTP {validate_status} instead of 401: this is not "
-                      f"a LiveKit server, or a proxy forwards only some paths to it", facts=facts,
+                      f"a LiveKit server, or a proxy forwards only some paths to it", facts=facts, code="partial-proxy",
                       fix="Make the proxy forward every path (/rtc, /rtc/validate, /twirp) to the LiveKit server.")
     if status == 406:
         return failed("GET / -> 406 Not Ready: the LiveKit node is up but not ready (stale node stats, or Redis "
-                      "unreachable in a multi-node setup)", facts=facts,
+                      "unreachable in a multi-node setup)", facts=facts, code="not-ready",
                       fix="Read the server's log; with Redis check that every node reaches it.")
     what = f"HTTP {status}" + (f", Server: {server}" if server else "") + (f", body: {shown!r}" if shown else "")
     return failed(f"something other than a LiveKit server answers at {t.http_base}: {what}", facts=facts,
+                  code="not-livekit", evidence=[what],
                   fix="Point LIVEKIT_URL at the LiveKit server itself, or make the proxy forward / and /rtc "
                       "(with WebSocket upgrade) to its port 7880.")
 
@@ -152,7 +180,7 @@ async def http_check(ctx: Context) -> Result:
 def _tls_port(t: Target, facts: dict[str, Any] | None = None) -> Result:
     secure = f"{'wss' if t.scheme == 'ws' else 'https'}://{t.host}" + (f":{t.port}" if t.explicit_port else "")
     return failed(f"port {t.port} speaks TLS but the URL says {t.scheme}:// (plain): the request is refused before "
-                  "it reaches LiveKit", facts=facts or {}, fix=f"Use LIVEKIT_URL={secure}.")
+                  "it reaches LiveKit", facts=facts or {}, code="tls-port", fix=f"Use LIVEKIT_URL={secure}.")
 
 
 CHECKS = [dns_check, tcp_check, tls_check, http_check]

@@ -21,10 +21,11 @@ from livekit_doctor.checks.plumbing.ice_path import selected_path
 from livekit_doctor.checks.plumbing.media_health import GONE_FIX, STARVED_FIX, LagMeter, server_gone
 from livekit_doctor.checks.plumbing.rtc_path import PRIVATE_CA_UNSEEN, private_ca_unseen
 from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.target import net_timeout, target
+from livekit_doctor.checks.plumbing.target import net_timeout, proxy_variable, target
+from livekit_doctor.checks.plumbing.causes import UNREACHABLE
 from livekit_doctor.checks.plumbing.tokens import join_grants, mint
 from livekit_doctor.checks.plumbing.tone import SAMPLE_RATE, TONE_HZ, estimate_frequency, rms, tone_frames
-from livekit_doctor.plugin import Context, Result, Status, check, failed, import_off_loop, passed, skipped
+from livekit_doctor.plugin import Context, Result, Status, check, code, failed, import_off_loop, passed, skipped
 
 if TYPE_CHECKING:
     from livekit import api as lkapi
@@ -227,7 +228,7 @@ async def _session(ctx: Context, api: "lkapi.LiveKitAPI", rooms: list[Any], room
 
 async def _not_the_network(ctx: Context, api: "lkapi.LiveKitAPI", room_name: str, dropped: list[str],
                            meter: LagMeter, what: str) -> tuple[str, str] | None:
-    """(summary, fix) when the media failure has a cause other than the network: the server went away
+    """(code, summary, fix) when the media failure has a cause other than the network: the server went away
     (killed, stopped, restarted) or this machine was starved of CPU; None otherwise."""
     from livekit import api as lk
 
@@ -239,13 +240,43 @@ async def _not_the_network(ctx: Context, api: "lkapi.LiveKitAPI", room_name: str
     where = target(ctx)
     gone = await server_gone(ctx, where, same_room) if where is not None else ""
     if gone:
-        return f"{what}: {gone}", GONE_FIX
+        return "server-gone", f"{what}: {gone}", GONE_FIX
     if meter.starved:
-        return f"{what}: {meter.describe()}", STARVED_FIX
+        return "starved", f"{what}: {meter.describe()}", STARVED_FIX
     return None
 
 
-@check("LK501", "Media round-trip", area="session", needs=("LK205", "LK405"), after=("LK406",), timeout=40, speculative=True)
+def _through_proxy(ctx: Context, what: str) -> tuple[str, str, str] | None:
+    """A failed session with a proxy variable that applies to the server: the rtc SDK connects through it
+    (the doctor's own HTTP and signalling checks do not), so that variable is what to fix."""
+    t = target(ctx)
+    found = proxy_variable(ctx.env, t.host) if t is not None else None
+    if found is None:
+        return None
+    name, proxy = found
+    return ("proxy-variable", f"{what}; {name} is set (a proxy at {proxy}) and NO_PROXY does not exempt {t.host}: "
+            "the rtc SDK sends the session through that proxy",
+            f"Add {t.host} to NO_PROXY (e.g. NO_PROXY={t.host},localhost,127.0.0.1) in the environment that runs the "
+            f"app and its clients, or unset {name} there.")
+
+
+MEDIA_SHAPES = ("LK406.no-candidates", "LK406.unreachable-addresses", "LK705.advertised-unreachable",
+                "LK705.advertised-untested")
+
+
+@check("LK501", "Media round-trip", area="session", needs=("LK205", "LK405"), after=("LK406",), timeout=40,
+       speculative=True, codes=(
+           code("media-blocked", "signalling works but media does not connect: the UDP port or range and ICE/TCP are "
+                                 "blocked between here and the server, or no TURN", explained_by=MEDIA_SHAPES),
+           code("proxy-variable", "media fails and a proxy variable (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) applies to the "
+                                  "server's host: the rtc SDK honours it"),
+           code("server-gone", "the server went away (killed, stopped, restarted) during the session"),
+           code("starved", "this machine was starved of CPU during the session", explained_by=("LK002.cpu-starved",)),
+           code("session-failed", "a step before media failed (the room, the token, the SDK's connect)",
+                explained_by=(*UNREACHABLE, "LK205.wrong-secret", "LK205.unknown-key", "LK205.permission-denied",
+                              "LK205.not-yet-valid", "LK205.expired")),
+           code("room-not-deleted", "the session worked but its room could not be deleted"),
+       ))
 async def round_trip(ctx: Context) -> Result:
     """Two participants in a fresh room: a 440 Hz tone from A heard by B, a data round-trip, cleanup."""
     try:
@@ -253,8 +284,8 @@ async def round_trip(ctx: Context) -> Result:
         from livekit import api as lk
         from livekit import rtc
     except ImportError:
-        return skipped("the livekit rtc SDK is not installed: pip install 'livekit-doctor[rtc]'",
-                       fix="pip install 'livekit-doctor[rtc]' (or: pip install livekit) in the doctor's environment.")
+        return skipped("the livekit rtc SDK is not installed: pip install 'livekit-doctor[rtc]' (or: pip install livekit) "
+                       "in the doctor's environment")
     s = livekit_settings(ctx)
     room_name = f"doctor-{secrets.token_hex(4)}"
     timeline = Timeline()
@@ -266,7 +297,7 @@ async def round_trip(ctx: Context) -> Result:
     for room in rooms:
         room.on("reconnecting", lambda: dropped.append("reconnecting"))
         room.on("disconnected", lambda *_: dropped.append("disconnected"))
-    problem: tuple[str, str] | None = None  # (summary, fix)
+    problem: tuple[str, str, str] | None = None  # (code, summary, fix)
     meter = LagMeter().start()
     try:
         await _session(ctx, api, rooms, room_name, timeline, facts)
@@ -275,14 +306,15 @@ async def round_trip(ctx: Context) -> Result:
         signal_ok = getattr(ctx.results.get("LK405"), "status", None) is Status.PASS
         if exc.step in MEDIA_STEPS and signal_ok:
             what = f"{exc.step} failed: {exc.cause}"
-            problem = await _not_the_network(ctx, api, room_name, dropped, meter, what) or (
-                f"signalling works (LK405) but media does not: {exc.step} failed: {exc.cause}", media_hint(ctx))
+            problem = await _not_the_network(ctx, api, room_name, dropped, meter, what) or _through_proxy(ctx, what) or (
+                "media-blocked", f"signalling works (LK405) but media does not: {what}", media_hint(ctx))
         else:
-            problem = (f"{exc.step} failed: {exc.cause}", "See LK205 for tokens and LK405 for signalling.")
+            problem = _through_proxy(ctx, f"{exc.step} failed: {exc.cause}") or (
+                "session-failed", f"{exc.step} failed: {exc.cause}", "See LK205 for tokens and LK405 for signalling.")
     except (rtc.ConnectError, lk.TwirpError) as exc:
         what = f"{type(exc).__name__}: {exc}"
-        problem = await _not_the_network(ctx, api, room_name, dropped, meter, what) or (
-            what, "See LK205 (tokens) and LK405 (signalling) for the cause.")
+        problem = await _not_the_network(ctx, api, room_name, dropped, meter, what) or _through_proxy(ctx, what) or (
+            "session-failed", what, "See LK205 (tokens) and LK405 (signalling) for the cause.")
     finally:
         import asyncio
 
@@ -291,13 +323,13 @@ async def round_trip(ctx: Context) -> Result:
         await http.close()  # LiveKitAPI closes only a session it made
         timeline.mark("total_ms")
     facts |= timeline.ms
-    if problem and private_ca_unseen(ctx, problem[0]):
+    if problem and private_ca_unseen(ctx, problem[1]):
         return skipped(PRIVATE_CA_UNSEEN, facts=facts)
     if problem:
-        return failed(problem[0], fix=problem[1], facts=facts)
+        return failed(problem[1], code=problem[0], fix=problem[2], facts=facts)
     if not facts.get("room_deleted"):
         return failed(f"the session worked but room {room_name} could not be deleted: {facts.get('cleanup_error')}",
-                      facts=facts, fix="Check that the key has roomCreate rights (DeleteRoom).")
+                      facts=facts, code="room-not-deleted", fix="Check that the key has roomCreate rights (DeleteRoom).")
     return passed(
         f"{TONE_HZ:.0f} Hz tone heard as {facts['heard_hz']:.0f} Hz; signal {facts['signal_connect_ms']:.0f} ms, "
         f"media {facts['media_connected_ms']:.0f} ms, first audio {facts['first_audio_frame_ms']:.0f} ms, "

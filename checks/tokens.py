@@ -11,16 +11,20 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.server_api import classify, list_rooms, quoted, validate
+from livekit_doctor.checks.plumbing.server_api import Refusal, classify, list_rooms, quoted, validate
+from livekit_doctor.checks.plumbing.causes import UNREACHABLE
 from livekit_doctor.checks.plumbing.settings import livekit_settings
 from livekit_doctor.checks.plumbing.target import target
 from livekit_doctor.checks.plumbing.tokens import LEEWAY, admin_grants, inspect_token, join_grants, mint
-from livekit_doctor.plugin import Context, Result, check, failed, passed, shorten, skipped, warned
+from livekit_doctor.plugin import Context, Result, check, code, failed, passed, shorten, skipped, warned
 
 SKEW_WARN = 5.0  # seconds
 
 
-@check("LK204", "Token minting and local verification", area="credentials", needs=("LK203",), timeout=5)
+@check("LK204", "Token minting and local verification", area="credentials", needs=("LK203",), timeout=5, codes=(
+    code("cannot-mint", "PyJWT refuses to sign with the configured secret"),
+    code("does-not-verify", "the token minted here does not verify here (claims or signature)"),
+))
 def token_round_trip(ctx: Context) -> Result:
     """Mint a join token with the configured key and secret and verify it as the server would."""
     s = livekit_settings(ctx)
@@ -29,21 +33,31 @@ def token_round_trip(ctx: Context) -> Result:
     try:
         token = mint(s.api_key, s.api_secret, identity="livekit-doctor", video=join_grants("doctor-probe"))
     except Exception as exc:  # PyJWT refuses some key material
-        return failed(f"cannot mint a token: {type(exc).__name__}: {exc}",
+        return failed(f"cannot mint a token: {type(exc).__name__}: {exc}", code="cannot-mint",
                       fix="Check LIVEKIT_API_SECRET: it must be the plain secret string from your server's keys.")
     info = inspect_token(token, api_key=s.api_key, api_secret=s.api_secret)
     claims = {k: v for k, v in info.claims.items() if k != "video"} | {"iss": shorten(s.api_key)}
     facts = {"header": info.header, "claims": claims, "grants": info.video, "signature": info.signature}
     if info.problems:
-        return failed("the minted token does not verify: " + "; ".join(info.problems), facts=facts)
+        return failed("the minted token does not verify: " + "; ".join(info.problems), facts=facts,
+                      code="does-not-verify")
     return passed(f"HS256 token for key {shorten(s.api_key)} verifies locally (iss, sub, nbf, exp, roomJoin)",
                   facts=facts)
 
 
-NETWORK = ("LK401", "LK402", "LK403", "LK404")
+REFUSALS = tuple(code(r.value, f"the server refuses the doctor's own token: {r.value.replace('-', ' ')}",
+                      explained_by={Refusal.NOT_YET_VALID: ("LK206.clock-behind",),
+                                    Refusal.EXPIRED: ("LK206.clock-ahead",)}.get(r, ()))
+                 for r in Refusal if r is not Refusal.ROOM_MISSING)
 
 
-@check("LK205", "Server accepts tokens", area="credentials", needs=("LK204", "LK202"), timeout=10)
+@check("LK205", "Server accepts tokens", area="credentials", needs=("LK204", "LK202"), timeout=10, codes=(
+    *REFUSALS,
+    code("unreachable", "the server cannot be reached to ask it", explained_by=UNREACHABLE),
+    code("list-rooms-failed", "ListRooms answers neither 200 nor a refusal"),
+    code("room-missing", "tokens are accepted but rooms are not auto-created: joining needs a room made first"),
+    code("override-refused", "the winning key or secret is refused, the value it overrides is accepted (checked)"),
+))
 async def server_accepts(ctx: Context) -> Result:
     """A join token on /rtc/validate and an admin token on Twirp ListRooms, with the cause of any refusal."""
     s = livekit_settings(ctx)
@@ -59,35 +73,32 @@ async def server_accepts(ctx: Context) -> Result:
 
     try:
         async with session:
-            sent = time.time()
-            v_status, v_body, v_date = await validate(session, base, join)
-            received = time.time()
+            v_status, v_body, _ = await validate(session, base, join)
             t_status, t_body = await list_rooms(session, base, admin)
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-        return failed(f"cannot reach {base}: {type(exc).__name__}: {exc}", fix="See LK401-LK404 for the layer that fails.")
+        return failed(f"cannot reach {base}: {type(exc).__name__}: {exc}", code="unreachable",
+                      fix="See LK401-LK404 for the layer that fails.")
     facts = {"validate_status": v_status, "list_rooms_status": t_status, "key": shorten(key)}
     if v_status == 401 and t_status == 401:
         overridden = await _accepted_override(ctx, base)
         if overridden is not None:
             return overridden.replace(facts=facts)
-    skewed = v_date is not None and abs(skew_seconds(v_date, sent, received)) > SKEW_WARN  # what LK206 reports
     for what, status, body in (("ListRooms", t_status, t_body), ("/rtc/validate", v_status, v_body)):
         if status in (401, 403):
             why = classify(status, body)
-            clock = why.timing and skewed  # the diagnosis makes LK206's skew the root cause
             return failed(f"{what} refused (HTTP {status}): {why.cause}", fix=why.fix, facts=facts,
-                          details=quoted(body, join, admin), caused_by=("LK206",) if clock else ())
+                          code=why.reason.value, evidence=[quoted(body, join, admin)])
     if t_status != 200:
         why = classify(t_status, t_body)
         return failed(f"ListRooms answered HTTP {t_status}: {why.cause}", fix=why.fix, facts=facts,
-                      details=quoted(t_body, admin))
-    if v_status == 404 and "room does not exist" in v_body:
-        why = classify(v_status, v_body)
-        return warned(f"tokens accepted, but joining needs an existing room: {why.cause}", fix=why.fix, facts=facts)
+                      code="list-rooms-failed", evidence=[quoted(t_body, admin)])
     if v_status != 200:
         why = classify(v_status, v_body)
+        if why.reason is Refusal.ROOM_MISSING:
+            return warned(f"tokens accepted, but joining needs an existing room: {why.cause}", fix=why.fix,
+                          facts=facts, code="room-missing")
         return failed(f"/rtc/validate answered HTTP {v_status}: {why.cause}", fix=why.fix, facts=facts,
-                      details=quoted(v_body, join))
+                      code=why.reason.value, evidence=[quoted(v_body, join)])
     return passed(f"join token accepted by /rtc/validate and admin token by ListRooms (key {shorten(key)})", facts=facts)
 
 
@@ -117,7 +128,9 @@ async def _accepted_override(ctx: Context, base: str) -> Result | None:
                "remove the export from ~/.bashrc, ~/.profile or the service's environment)" if exported
                else f"Remove the value from {', '.join(winners)}") + f": the value in {good} is the one this server accepts."
         return failed(f"the server refuses the {' and '.join(n.replace('_', ' ') for n in changed)} from "
-                      f"{', '.join(winners)} but accepts the one in {good}, which it overrides", fix=fix)
+                      f"{', '.join(winners)} but accepts the one in {good}, which it overrides", fix=fix,
+                      code="override-refused", evidence=[f"checked: /rtc/validate accepts a token signed with the "
+                                                         f"value in {good}"])
     return None
 
 
@@ -127,7 +140,11 @@ def skew_seconds(date_header: str, sent: float, received: float) -> float:
     return server - (sent + received) / 2
 
 
-@check("LK206", "Clock skew", area="credentials", needs=("LK202",), timeout=10)
+@check("LK206", "Clock skew", area="credentials", needs=("LK202",), timeout=10, codes=(
+    code("clock-behind", "the server's clock runs behind this machine's: fresh tokens are 'not valid yet' past the "
+                         "60 s leeway"),
+    code("clock-ahead", "the server's clock runs ahead: short-lived tokens expire early"),
+))
 async def clock_skew(ctx: Context) -> Result:
     """Compare this machine's clock with the server's Date header: tokens carry nbf = now."""
     import asyncio
@@ -153,6 +170,7 @@ async def clock_skew(ctx: Context) -> Result:
         make = failed if abs(skew) > LEEWAY else warned
         return make(
             f"the server's clock is {abs(skew):.0f} s {'behind' if behind else 'ahead of'} this machine",
+            code="clock-behind" if behind else "clock-ahead", evidence=[f"server's Date: {date}"],
             details="Tokens carry nbf = the minting machine's now and the server allows 60 s of leeway: "
                     + ("a server running behind rejects fresh tokens as 'not valid yet'." if behind
                        else "a server running ahead expires short-lived tokens early."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,13 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pat
 def env_with_plugins(*sites: Path, **extra: str) -> dict[str, str]:
     """clean_env with the given plugin directories importable (their entry points found)."""
     return clean_env(PYTHONPATH=os.pathsep.join([*map(str, sites), os.environ.get("PYTHONPATH", "")]), **extra)
+
+
+# The gallery's variations are drawn with this seed (tests/integration/test_gallery.py): fixed here, once per
+# session, and printed, so that a failure can be replayed with GALLERY_SEED=<n>.
+os.environ.setdefault("GALLERY_SEED", str(random.SystemRandom().randrange(1_000_000)))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return (f"gallery variations: GALLERY_SEED={os.environ['GALLERY_SEED']} "
+            "(GALLERY_VARIATIONS=all runs every case under every variation)")

@@ -79,17 +79,17 @@ def local_results(info: TokenInfo) -> list[Result]:
     facts = {"header": info.header, "claims": shown,
              "capabilities": capabilities(c)}
     if info.problems:
-        decoded = failed("; ".join(info.problems), details="\n".join(info.warnings), facts=facts,
+        decoded = failed("; ".join(info.problems), details="\n".join(info.warnings), facts=facts, code="refused-claims",
                          fix="Mint the token with an SDK (HS256, iss, sub, nbf, exp, the grants it needs).")
     elif info.warnings:
-        decoded = warned("; ".join(info.warnings), facts=facts)
+        decoded = warned("; ".join(info.warnings), facts=facts, code="verifier-warning")
     else:
         decoded = passed(f"{info.header.get('alg')} token for key {shorten(str(c.get('iss', '')))}: "
                          + "; ".join(capabilities(c)), facts=facts)
     if info.signature == "valid":
         signature = passed(f"the signature ({info.header.get('alg')}) matches the configured API secret")
     elif info.signature == "invalid":
-        signature = failed("the signature does NOT match the configured API secret",
+        signature = failed("the signature does NOT match the configured API secret", code="wrong-secret",
                            fix="Mint with the secret that belongs to this key (no quotes, no trailing newline).")
     else:
         signature = skipped("no API secret configured: the signature is not checked")
@@ -97,7 +97,9 @@ def local_results(info: TokenInfo) -> list[Result]:
 
 
 def _stamp(result: Result, check_id: str, title: str) -> Result:
-    return result.replace(check_id=check_id, title=title, area="token", plugin="builtin")
+    """The command's results as a run's: its IDs, and finding codes under them ("TK102.wrong-secret")."""
+    findings = tuple(f.replace(code=f"{check_id}.{f.code}") for f in result.findings)
+    return result.replace(check_id=check_id, title=title, area="token", plugin="builtin", findings=findings)
 
 
 async def _ask_one(session: "aiohttp.ClientSession", base: str, url: str, token: str,
@@ -115,9 +117,9 @@ async def _ask_one(session: "aiohttp.ClientSession", base: str, url: str, token:
     title = f"Server: {call.label}"
     if not verdict.accepted:
         line = f"rejected by {url} (HTTP {status}): {verdict.text} ({call.label})"
-        return line, _stamp(failed(line, facts=facts), RESULT_IDS[call.grant], title)
+        return line, _stamp(failed(line, facts=facts, code="rejected"), RESULT_IDS[call.grant], title)
     line = f"accepted by {url} ({call.label})" + ("" if verdict.text == "accepted" else f": {verdict.text}")
-    result = (warned if verdict.warn else passed)(line, facts=facts)
+    result = warned(line, facts=facts, code="accepted-with-caveat") if verdict.warn else passed(line, facts=facts)
     return line, _stamp(result, RESULT_IDS[call.grant], title)
 
 
@@ -131,7 +133,7 @@ def _skew_line(date: str | None, sent: float, received: float) -> tuple[str, Res
         return None
     text = (f"the server's clock is {abs(skew):.0f} s {'behind' if skew < 0 else 'ahead of'} this machine: it judges "
             "nbf and exp by its own clock, with 60 s of leeway")
-    return text, _stamp(warned(text, facts={"skew_seconds": round(skew, 1)}), "TK200", "Clock skew")
+    return text, _stamp(warned(text, facts={"skew_seconds": round(skew, 1)}, code="clock-skew"), "TK200", "Clock skew")
 
 
 async def ask_server(ctx: Context, url: str, token: str, info: TokenInfo) -> tuple[list[str], list[Result]]:
@@ -165,7 +167,7 @@ async def ask_server(ctx: Context, url: str, token: str, info: TokenInfo) -> tup
             skew = _skew_line(date, sent, time.time())
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
         text = f"not reachable at {url} ({type(exc).__name__}: {exc})"
-        return lines + [f"server:     {text}"], results + [_stamp(failed(text), "TK201", "Server")]
+        return lines + [f"server:     {text}"], results + [_stamp(failed(text, code="unreachable"), "TK201", "Server")]
     lines += [f"server:     {text}" for text in not_asked(info.claims)]
     results += [_stamp(skipped(text), "TK209", "Server: not asked") for text in not_asked(info.claims)]
     if skew:

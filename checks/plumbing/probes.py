@@ -90,6 +90,7 @@ async def connect(ctx: Context, t: Target) -> Connect:
 @dataclass
 class Tls:
     ok: bool = False
+    kind: str = ""  # why the handshake failed, as LK403's finding code names it
     cause: str = ""
     fix: str = ""
     version: str = ""
@@ -99,18 +100,24 @@ class Tls:
     ms: float = 0.0
 
 
-TLS_CAUSES = {
-    18: ("the certificate is self-signed", "Use a certificate from a public CA (Let's Encrypt), or give clients and "
-                                           "the doctor your CA (--ca-file); browsers will refuse it."),
-    19: ("the chain ends in a self-signed root this machine does not trust", "Install the root CA, or pass --ca-file."),
-    20: ("the certificate's issuer is not trusted here (unknown or private CA, or a missing intermediate)",
-         "Serve the full chain (leaf + intermediates), or pass the private CA with --ca-file."),
-    21: ("the server sends only the leaf certificate: the intermediate is missing",
+TLS_CAUSES = {  # OpenSSL verify code -> (finding code, cause, fix)
+    18: ("self-signed", "the certificate is self-signed",
+         "Use a certificate from a public CA (Let's Encrypt), or give clients and the doctor your CA (--ca-file); "
+         "browsers will refuse it."),
+    19: ("untrusted-root", "the chain ends in a self-signed root this machine does not trust",
+         "Install the root CA, or pass --ca-file."),
+    20: ("untrusted-issuer", "the certificate's issuer is not trusted here (unknown or private CA, or a missing "
+         "intermediate)", "Serve the full chain (leaf + intermediates), or pass the private CA with --ca-file."),
+    21: ("missing-intermediate", "the server sends only the leaf certificate: the intermediate is missing",
          "Configure the proxy with the full chain (fullchain.pem)."),
-    10: ("the certificate has expired", "Renew the certificate (certbot renew) and reload the proxy."),
-    9: ("the certificate is not valid yet", "Check the certificate's notBefore and this machine's clock."),
-    62: ("the certificate does not match the host name", "Use a certificate whose SAN includes the host in LIVEKIT_URL."),
+    10: ("certificate-expired", "the certificate has expired",
+         "Renew the certificate (certbot renew) and reload the proxy."),
+    9: ("certificate-not-yet-valid", "the certificate is not valid yet",
+        "Check the certificate's notBefore and this machine's clock."),
+    62: ("wrong-host", "the certificate does not match the host name",
+         "Use a certificate whose SAN includes the host in LIVEKIT_URL."),
 }
+TLS_KINDS = ("verify-failed", "no-handshake", "handshake-failed", *(kind for kind, _, _ in TLS_CAUSES.values()))
 
 
 async def tls(ctx: Context, t: Target) -> Tls:
@@ -126,15 +133,16 @@ async def tls(ctx: Context, t: Target) -> Tls:
                 asyncio.open_connection(address, t.port, ssl=ssl_context(ctx), server_hostname=t.host),
                 net_timeout(ctx))
         except ssl.SSLCertVerificationError as exc:
-            cause, fix = TLS_CAUSES.get(exc.verify_code, (f"certificate verification failed: {exc.verify_message}",
-                                                          "Fix the certificate chain the server presents."))
-            return Tls(cause=cause, fix=fix, ms=elapsed_ms(start))
+            kind, cause, fix = TLS_CAUSES.get(exc.verify_code, (
+                "verify-failed", f"certificate verification failed: {exc.verify_message}",
+                "Fix the certificate chain the server presents."))
+            return Tls(kind=kind, cause=cause, fix=fix, ms=elapsed_ms(start))
         except asyncio.TimeoutError:
-            return Tls(cause=f"no TLS handshake within {net_timeout(ctx):g} s (is this port TLS at all?)",
+            return Tls(kind="no-handshake", cause=f"no TLS handshake within {net_timeout(ctx):g} s (is this port TLS at all?)",
                        fix="wss:// needs a TLS terminator (nginx, Caddy, a load balancer) in front of port 7880.",
                        ms=elapsed_ms(start))
         except (ssl.SSLError, OSError) as exc:
-            return Tls(cause=f"TLS handshake failed: {exc}",
+            return Tls(kind="handshake-failed", cause=f"TLS handshake failed: {exc}",
                        fix="The port may speak plain HTTP: use ws:// for it, or put TLS in front.", ms=elapsed_ms(start))
         sslobj = writer.get_extra_info("ssl_object")
         cert = sslobj.getpeercert() or {}

@@ -6,6 +6,7 @@ removes the tokens, and the Redactor removes JWTs from every output as well).
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,43 +14,72 @@ if TYPE_CHECKING:
     import aiohttp
 
 
+class Refusal(str, enum.Enum):
+    """Why the server refused a token, as a finding code names it (LK205.wrong-secret, LK502.wrong-secret)."""
+
+    SIGNING_METHOD = "signing-method"
+    UNKNOWN_KEY = "unknown-key"
+    WRONG_SECRET = "wrong-secret"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
+    NO_VIDEO_GRANT = "no-video-grant"
+    PERMISSION_DENIED = "permission-denied"
+    ROOM_MISSING = "room-missing"
+    NO_IDENTITY = "no-identity"
+    NO_ROOM = "no-room"
+    UNPARSABLE = "unparsable-token"
+    UNEXPECTED = "unexpected-answer"
+
+    @property
+    def timing(self) -> bool:
+        """A refusal about time: clock skew may be the real cause."""
+        return self in (Refusal.EXPIRED, Refusal.NOT_YET_VALID)
+
+
 @dataclass(frozen=True)
 class Rejection:
+    reason: Refusal
     cause: str
     fix: str
 
     @property
     def timing(self) -> bool:
-        """A refusal about time (expired, not valid yet): clock skew may be the real cause."""
-        return "expired" in self.cause or "not valid yet" in self.cause
+        return self.reason.timing
 
 
-# (substring of the server's answer, cause, fix); both server generations' wording (see livekit-facts)
+WRONG_SECRET_FIX = ("Copy the secret that belongs to this key again (no quotes, no trailing newline); key and secret "
+                    "may be swapped.")
+# (substring of the server's answer, reason, cause, fix); both server generations' wording (see livekit-facts)
 CAUSES = (
-    ("signing method", "the server accepts only HS256 tokens: this one is signed with another algorithm",
+    ("signing method", Refusal.SIGNING_METHOD,
+     "the server accepts only HS256 tokens: this one is signed with another algorithm",
      "Mint with HS256, as every LiveKit SDK does (jwt.encode(..., algorithm='HS256'))."),
-    ("invalid api key", "the server does not know this API key",
+    ("invalid api key", Refusal.UNKNOWN_KEY, "the server does not know this API key",
      "Use a key listed in the server's `keys:` (or LIVEKIT_KEYS); LiveKit Cloud keys belong to one project."),
-    ("signature is invalid", "wrong API secret: the server's signature check failed",
-     "Copy the secret that belongs to this key again (no quotes, no trailing newline); key and secret may be swapped."),
-    ("cryptographic primitive", "wrong API secret: the server's signature check failed",
-     "Copy the secret that belongs to this key again (no quotes, no trailing newline); key and secret may be swapped."),
-    ("token is expired", "the token is expired",
+    ("signature is invalid", Refusal.WRONG_SECRET, "wrong API secret: the server's signature check failed",
+     WRONG_SECRET_FIX),
+    ("cryptographic primitive", Refusal.WRONG_SECRET, "wrong API secret: the server's signature check failed",
+     WRONG_SECRET_FIX),
+    ("token is expired", Refusal.EXPIRED, "the token is expired",
      "Mint tokens per session with a TTL longer than the session (AccessToken().with_ttl(...)); check the clock."),
-    ("not valid yet", "the token is not valid yet (nbf in the server's future): clock skew",
+    ("not valid yet", Refusal.NOT_YET_VALID, "the token is not valid yet (nbf in the server's future): clock skew",
      "Sync the clock of the machine that mints tokens (NTP; containers use the host clock)."),
-    ("used before issued", "the token is not valid yet (iat in the server's future): clock skew",
+    ("used before issued", Refusal.NOT_YET_VALID,
+     "the token is not valid yet (iat in the server's future): clock skew",
      "Sync the clock of the machine that mints tokens (NTP)."),
-    ("no permissions to access the room", "the token has no video grant",
+    ("no permissions to access the room", Refusal.NO_VIDEO_GRANT, "the token has no video grant",
      "Add grants: AccessToken(...).with_grants(VideoGrants(room_join=True, room=...))."),
-    ("permissions denied", "permission denied: the token lacks the grant this call needs",
+    ("permissions denied", Refusal.PERMISSION_DENIED, "permission denied: the token lacks the grant this call needs",
      "Joining needs roomJoin and room; ListRooms needs roomList; CreateRoom/DeleteRoom need roomCreate; "
      "other room calls need roomAdmin and room."),
-    ("requested room does not exist", "the room does not exist and the server does not auto-create rooms",
+    ("requested room does not exist", Refusal.ROOM_MISSING,
+     "the room does not exist and the server does not auto-create rooms",
      "Create the room with the server API (CreateRoom) before clients join, or set room.auto_create: true."),
-    ("identity cannot be empty", "the token has no identity (sub)", "Set an identity: AccessToken().with_identity(...)."),
-    ("no room name", "the token names no room", "Set the room in the grant: VideoGrants(room_join=True, room=...)."),
-    ("invalid authorization token", "the server could not parse the token",
+    ("identity cannot be empty", Refusal.NO_IDENTITY, "the token has no identity (sub)",
+     "Set an identity: AccessToken().with_identity(...)."),
+    ("no room name", Refusal.NO_ROOM, "the token names no room",
+     "Set the room in the grant: VideoGrants(room_join=True, room=...)."),
+    ("invalid authorization token", Refusal.UNPARSABLE, "the server could not parse the token",
      "Send the JWT as it was minted (no quotes, no 'Bearer ' inside it)."),
 )
 
@@ -67,7 +97,7 @@ def judge_validate(status: int, body: str) -> Verdict:
     """/rtc/validate's answer for a join token."""
     if status == 200:
         return Verdict(True, "accepted")
-    if status == 404 and "room does not exist" in body:
+    if status == 404 and classify(status, body).reason is Refusal.ROOM_MISSING:
         return Verdict(True, f"but {classify(status, body).cause}", warn=True)
     return Verdict(False, classify(status, body).cause)
 
@@ -101,10 +131,10 @@ def quoted(body: str, *tokens: str) -> str:
 
 def classify(status: int, body: str) -> Rejection:
     lowered = body.lower()
-    for needle, cause, fix in CAUSES:
+    for needle, reason, cause, fix in CAUSES:
         if needle in lowered:
-            return Rejection(cause, fix)
-    return Rejection(f"unexpected answer HTTP {status}",
+            return Rejection(reason, cause, fix)
+    return Rejection(Refusal.UNEXPECTED, f"unexpected answer HTTP {status}",
                      "Check that the URL points at a LiveKit server (see LK404) and read its log.")
 
 

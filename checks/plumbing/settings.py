@@ -171,6 +171,43 @@ def resolve(ctx: Context) -> LiveKitSettings:
     )
 
 
+def other_readers(path: Path) -> str | None:
+    """Who besides its owner can really read `path`: the mode bit alone is not enough, every directory
+    above it must let them through (a 0644 .env in a 0700 home is private). None when nobody can."""
+    import stat
+
+    try:
+        info = path.stat()
+        dirs = [p.stat() for p in path.resolve().parents]
+    except OSError:
+        return None
+    mode = stat.filemode(info.st_mode)
+    if info.st_mode & stat.S_IROTH and all(d.st_mode & stat.S_IXOTH for d in dirs):
+        return f"every user of this machine (mode {mode}, and no directory above it closed to them)"
+    members = _group_members(info.st_gid, info.st_uid)
+    if info.st_mode & stat.S_IRGRP and members and all(
+            d.st_mode & stat.S_IXOTH or (d.st_mode & stat.S_IXGRP and d.st_gid == info.st_gid) for d in dirs):
+        return f"the members of its group ({', '.join(members[:3])}; mode {mode})"
+    return None
+
+
+def _group_members(gid: int, owner: int) -> list[str]:
+    """Users other than the owner in group `gid` (listed members and users whose primary group it is)."""
+    import grp
+    import pwd
+
+    try:
+        owner_name = pwd.getpwuid(owner).pw_name
+    except KeyError:
+        owner_name = ""
+    try:
+        listed = set(grp.getgrgid(gid).gr_mem)
+    except KeyError:
+        listed = set()
+    primary = {u.pw_name for u in pwd.getpwall() if u.pw_gid == gid}
+    return sorted((listed | primary) - {owner_name})
+
+
 def livekit_settings(ctx: Context) -> LiveKitSettings:
     """The run's settings, resolved on first use and shared by every check."""
     return ctx.memo("livekit.settings", lambda: resolve(ctx))

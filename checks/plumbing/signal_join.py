@@ -30,6 +30,7 @@ CANDIDATE_QUIET_S = 0.15  # stop listening for trickled candidates after this mu
 @dataclass
 class Join:
     ok: bool = False
+    kind: str = ""  # why the join failed, as LK405's finding code names it (JOIN_FAILURES)
     cause: str = ""
     fix: str = ""
     join_ms: float = 0.0
@@ -38,6 +39,9 @@ class Join:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     room: str = ""
     turn_credentials: list[tuple[list[str], str, str]] = field(default_factory=list)  # (urls, username, credential)
+
+
+JOIN_FAILURES = ("upgrade-refused", "websocket-timeout", "websocket-failed", "no-join-response")
 
 
 def parse_candidate(line: str) -> dict[str, Any] | None:
@@ -96,16 +100,17 @@ async def _join(url: str, session: "aiohttp.ClientSession", timeout: float, resu
             await _read_signal(ws, result, timeout, start)
     except aiohttp.WSServerHandshakeError as exc:
         why = classify(exc.status, exc.message or "")
+        result.kind = why.reason.value if exc.status in (401, 403) else "upgrade-refused"
         result.cause = f"WebSocket upgrade on /rtc refused: HTTP {exc.status}" + (
             f" ({why.cause})" if exc.status in (401, 403) else "")
         result.fix = why.fix if exc.status in (401, 403) else (
             "The proxy in front of the server must forward /rtc with the Upgrade and Connection headers "
             "(nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; ...Connection \"upgrade\").")
     except asyncio.TimeoutError:
-        result.cause = f"the WebSocket did not open within {timeout:g} s"
+        result.kind, result.cause = "websocket-timeout", f"the WebSocket did not open within {timeout:g} s"
         result.fix = "Check that the proxy forwards WebSocket upgrades to port 7880."
     except (aiohttp.ClientError, OSError) as exc:
-        result.cause = f"WebSocket connection failed: {type(exc).__name__}: {exc}"
+        result.kind, result.cause = "websocket-failed", f"WebSocket connection failed: {type(exc).__name__}: {exc}"
         result.fix = "See LK402-LK404 for the layer that fails."
 
 
@@ -141,5 +146,6 @@ async def _read_signal(ws: "aiohttp.ClientWebSocketResponse", result: Join, time
         elif kind == "leave":
             break
     if not result.ok:
+        result.kind = "no-join-response"
         result.cause = f"no JoinResponse within {timeout:g} s after the WebSocket opened"
         result.fix = "Read the server's log; a proxy may buffer WebSocket frames."

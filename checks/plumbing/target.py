@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 from urllib.parse import urlsplit
 
 from livekit_doctor.checks.plumbing.options import DEFAULT_NET_TIMEOUT
@@ -26,7 +26,11 @@ LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
 
 
 class UrlError(ValueError):
-    """A URL no LiveKit client could use; the message says why."""
+    """A URL no LiveKit client could use; the message says why, `kind` ("scheme", "parse", "host") what."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -68,11 +72,11 @@ def parse_url(url: str) -> Target:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
-        raise UrlError(f"the URL {url.strip()!r} does not parse: {exc}") from None
+        raise UrlError(f"the URL {url.strip()!r} does not parse: {exc}", "parse") from None
     if parts.scheme not in SCHEMES:
-        raise UrlError(f"scheme {parts.scheme or '(none)'!r} is not one of ws, wss, http, https")
+        raise UrlError(f"scheme {parts.scheme or '(none)'!r} is not one of ws, wss, http, https", "scheme")
     if not parts.hostname:
-        raise UrlError(f"the URL {url.strip()!r} has no host")
+        raise UrlError(f"the URL {url.strip()!r} has no host", "host")
     default = 443 if parts.scheme in ("wss", "https") else 80
     return Target(parts.scheme, parts.hostname, port or default, explicit_port=port is not None,
                   path=parts.path, query=parts.query or parts.fragment)
@@ -132,3 +136,28 @@ def ssl_context(ctx: Context) -> "ssl.SSLContext":
         return context
 
     return ctx.memo("net.ssl_context", build)
+
+
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def proxy_variable(env: Mapping[str, str], host: str) -> tuple[str, str] | None:
+    """(variable name, the proxy's host:port) of a proxy variable set in `env` that NO_PROXY does not
+    exempt `host` from; None when none applies. The proxy's user and password are never returned."""
+    from urllib.parse import urlsplit
+    from urllib.request import proxy_bypass_environment
+
+    no_proxy = env.get("NO_PROXY") or env.get("no_proxy") or ""
+    for name in PROXY_VARIABLES:
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        if no_proxy and proxy_bypass_environment(host, {"no": no_proxy}):
+            return None
+        parts = urlsplit(value if "://" in value else f"http://{value}")
+        try:
+            where = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        except ValueError:
+            where = "an unparsable address"
+        return name, where
+    return None

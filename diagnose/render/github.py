@@ -23,11 +23,11 @@ def annotations(result: Result, consequence_of: str | None = None) -> list[str]:
     """One annotation per finding: error/warning for problems, a notice for notes and for a
     consequence of another problem (naming its cause, so the cause is what CI shows first)."""
     lines = []
-    title = _prop(f"{result.check_id} {result.title}")
     for found in result.findings:
+        title = _prop(f"{found.code} {result.title}")
         command = "notice" if consequence_of or not found.is_problem else COMMAND[found.severity.status]
         summary = f"consequence of {consequence_of}: {found.message}" if consequence_of else found.message
-        message = _data(f"{found.code}: {summary}" + (f"\nfix: {found.fix}" if found.fix and not consequence_of else ""))
+        message = _data(summary + (f"\nfix: {found.fix}" if found.fix and not consequence_of else ""))
         if not found.locations:
             lines.append(f"::{command} title={title}::{message}")
         for loc in found.locations:

@@ -75,7 +75,7 @@ def test_json_output_is_a_versioned_document(run_doctor, tmp_path):
     proc = run_doctor("--select", "LK001", "--format", "json", "--output", str(out))
     assert proc.returncode == 0
     doc = json.loads(out.read_text())
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     assert [(r["check_id"], r["status"]) for r in doc["results"]] == [("LK001", "pass")]
     assert doc["verdict"] == "1 passed"
 
@@ -94,7 +94,7 @@ def test_github_format_in_github_actions_prints_each_annotation_once(run_doctor,
                       env=clean_env(HOME=str(tmp_path), GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(summary)))
     assert proc.returncode == 1
     annotations = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("::error")]
-    assert len(annotations) == 1 and annotations[0].startswith("::error title=LK201 Credentials found::")
+    assert len(annotations) == 1 and annotations[0].startswith("::error title=LK201.missing Credentials found::")
     assert "LK201" in summary.read_text()
 
 

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -59,28 +60,46 @@ def test_url(tmp_path, url, status, summary):
      Status.FAIL, "the dev keys (devkey/secret) are used with voice.example.com: anyone who knows them can mint tokens"),
     ({}, {"LIVEKIT_URL": "ws://localhost:7880", "LIVEKIT_API_KEY": "devkey", "LIVEKIT_API_SECRET": "secret"},
      Status.PASS, "key ******, secret of 6 characters, no stray whitespace"),
-    ({}, {"LIVEKIT_API_KEY": "APIkey1234", "LIVEKIT_API_SECRET": "short-secret"}, Status.WARN,
-     "the secret is 12 characters; the server wants at least 32"),
+    ({}, {"LIVEKIT_API_KEY": "APIkey1234", "LIVEKIT_API_SECRET": "short-secret"}, Status.NOTE,
+     "key API…34, secret of 12 characters, no stray whitespace"),
 ])
 def test_key_and_secret(tmp_path, files, env, status, summary):
     r = run(key_and_secret, tmp_path, env=env, files=files)
     assert (r.status, r.summary) == (status, summary)
 
 
-def test_dotenv_readable_by_others_warns_outside_the_users_home(tmp_path):
-    (tmp_path / ".env").write_text(f"LIVEKIT_API_KEY=APIkey1234\nLIVEKIT_API_SECRET={SECRET}\n")
-    os.chmod(tmp_path / ".env", 0o644)
-    elsewhere = {"HOME": str(tmp_path / "home")}  # a deployed app, e.g. /srv/app/.env
-    r = run(key_and_secret, tmp_path, env=elsewhere)
-    assert (r.status, r.summary) == (Status.WARN, f"{tmp_path / '.env'} is readable by other users (mode -rw-r--r--)")
-    os.chmod(tmp_path / ".env", 0o600)
-    assert run(key_and_secret, tmp_path, env=elsewhere).status is Status.PASS
+@pytest.fixture
+def open_dir():
+    """A directory every user can walk into (as /app in a container): /tmp itself is open, pytest's tmp is not."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
 
 
-def test_dotenv_with_the_default_mode_in_the_developers_home_is_no_warning(tmp_path):
+@pytest.mark.parametrize("home", ["elsewhere", "the project", None])
+def test_a_dotenv_others_can_read_is_a_note_wherever_home_is(open_dir, home):
+    """Readable by others is a fact of the file's mode and every directory above it, not of HOME; and hygiene."""
+    (open_dir / ".env").write_text(f"LIVEKIT_API_KEY=APIkey1234\nLIVEKIT_API_SECRET={SECRET}\n")
+    os.chmod(open_dir / ".env", 0o644)
+    env = {"HOME": str(open_dir / "home") if home == "elsewhere" else str(open_dir)} if home else {"HOME": ""}
+    r = run(key_and_secret, open_dir, env=env)
+    assert r.status is Status.NOTE and [f.code for f in r.findings] == ["env-readable"]
+    assert r.findings[0].message.startswith(f"{open_dir / '.env'} is readable by every user of this machine (mode "
+                                            "-rw-r--r--")
+    assert r.findings[0].fix == f"`chmod 600 {open_dir / '.env'}`"
+    os.chmod(open_dir / ".env", 0o600)
+    assert run(key_and_secret, open_dir, env=env).status is Status.PASS
+
+
+def test_a_dotenv_with_mode_0644_under_a_closed_directory_is_private(tmp_path):
+    """pytest's tmp_path lies under a 0700 directory (like a 0700 home): nobody else can reach the file."""
     (tmp_path / ".env").write_text(f"LIVEKIT_API_KEY=APIkey1234\nLIVEKIT_API_SECRET={SECRET}\n")
     os.chmod(tmp_path / ".env", 0o644)
-    assert run(key_and_secret, tmp_path).status is Status.PASS  # HOME is tmp_path: the developer's own checkout
+    assert run(key_and_secret, tmp_path, env={"HOME": "/nonexistent"}).status is Status.PASS
 
 
 @pytest.mark.parametrize("url", ["ws://10.1.2.3:7880", "ws://198.18.7.1:7880", "http://192.168.1.20:7880"])

@@ -15,14 +15,19 @@ from livekit_doctor.render import FORMATS, renderer
 from livekit_doctor.render.document import DocumentError, RunDocument
 from livekit_doctor.render.github import render as github
 from livekit_doctor.render.markdown import extract_run, render as markdown
-from livekit_doctor.result import Location, Result, Status
+from livekit_doctor.result import Finding, Location, Result, Severity, Status
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "schema" / "run.schema.json").read_text())
 
 
-def result(check_id: str, status: Status, summary: str, **kw) -> Result:
+def result(check_id: str, status: Status, summary: str, fix: str = "", locations=(), **kw) -> Result:
+    """A stamped result; a note, warning or failure carries one finding of that severity (code `<ID>.<status>`)."""
+    findings = () if status in (Status.PASS, Status.SKIP) else (
+        Finding(f"{check_id}.{status.value}", Severity.FAIL if status is Status.ERROR else Severity(status.value),
+                summary, fix=fix, locations=tuple(locations)),)
     return Result(status, summary, check_id=check_id, title=f"Title {check_id}", area=kw.pop("area", "credentials"),
-                  plugin="livekit-doctor:test", docs=f"docs/checks/{check_id}.md", duration=0.0123, **kw)
+                  plugin="livekit-doctor:test", docs=f"docs/checks/{check_id}.md", duration=0.0123, findings=findings,
+                  **kw)
 
 
 def sample() -> RunDocument:
@@ -50,7 +55,7 @@ def test_markdown_snapshot_structure():
     tokens = MarkdownIt("commonmark").enable("table").parse(markdown(doc))
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
     assert headings[0] == "LiveKit doctor snapshot"
-    assert headings[1:6] == ["Diagnosis", "Summary", "Problems and warnings", "❌ fail LK205: Title LK205",
+    assert headings[1:6] == ["Diagnosis", "Summary", "Findings", "❌ fail LK205: Title LK205",
                              "💥 error LK405: Title LK405"]  # root causes first, then the independent warning
     assert headings[6:] == ["⚠️ warn LK301: Title LK301", "Environment", "Configuration", "Timings", "Run data"]
     tables = [i for i, t in enumerate(tokens) if t.type == "table_open"]
@@ -137,12 +142,12 @@ def test_junit_maps_statuses(fail_on):
 def test_github_annotations_escape_and_point_at_files():
     lines = github(sample()).splitlines()
     assert lines == [
-        "::error title=LK205 Title LK205::server rejects the token: wrong secret | signature invalid%0Afix: Use the secret of key APIabc.",
-        "::warning file=app/main.py,line=42,col=9,title=LK301 Title LK301::literal",
-        "::error title=LK405 Title LK405::timed out after 5.0 s",
+        "::error title=LK205.fail Title LK205::server rejects the token: wrong secret | signature invalid%0Afix: Use the secret of key APIabc.",
+        "::warning file=app/main.py,line=42,col=9,title=LK301.warn Title LK301::literal",
+        "::error title=LK405.error Title LK405::timed out after 5.0 s",
     ]
     odd = result("X100", Status.FAIL, "50% done", locations=(Location("a,b:c.py", 1, 0, "x\ny"),))
-    assert github(RunDocument(results=[odd])) == "::error file=a%2Cb%3Ac.py,line=1,title=X100 Title X100::x%0Ay\n"
+    assert github(RunDocument(results=[odd])) == "::error file=a%2Cb%3Ac.py,line=1,title=X100.fail Title X100::x%0Ay\n"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
