@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from livekit_doctor.checks.plumbing.app_endpoint import (DEFAULT_PAYLOAD, ROOM_FIELDS, TOKEN_FIELDS, URL_FIELDS,
-                                                        call_endpoint, find_field)
+                                                        another_callers_identity, call_endpoint, find_field)
 from livekit_doctor.checks.plumbing.http_client import client_session
 from livekit_doctor.checks.plumbing.server_api import Refusal, classify, quoted, validate
 from livekit_doctor.checks.plumbing.settings import livekit_settings
@@ -81,6 +81,11 @@ TOKEN_CODES = tuple(code(r.value, f"the server refuses the app's token: {r.value
     code("room-mismatch", "the token grants another room than the one the app returns"),
     code("url-mismatch", "the app hands out another server URL than this setup's LIVEKIT_URL"),
     code("server-unreachable", "the server the app's token is for cannot be reached", explained_by=UNREACHABLE),
+    code("shared-identity", "two different callers get the same identity: each join evicts the previous one"),
+    code("cannot-publish", "the token forbids publishing (canPublish false, or no microphone source): the caller "
+                           "is never heard"),
+    code("cannot-subscribe", "the token forbids subscribing: the caller never hears the room (or its agent)"),
+    code("cannot-publish-data", "the token forbids data messages, which agents use for text and RPC"),
     *TOKEN_CODES,
 ))
 async def app_endpoint(ctx: Context) -> Result:
@@ -143,8 +148,44 @@ async def app_endpoint(ctx: Context) -> Result:
     facts["validate_status"] = v_status
     found = _token_findings(info, facts, app_url, s.url, url, v_status, v_body,
                             s.sources.get("api_secret", "LIVEKIT_API_SECRET"))
+    found += grant_findings(info.video)
+    if not found:
+        found += await _identity_findings(ctx, info.claims.get("sub"), info.video.get("room"))
     return judged(found, f"POST {endpoint} -> {status}: token for {info.claims.get('sub')!r} in room "
                          f"{info.video.get('room')!r} accepted by {url}", facts=facts)
+
+
+def grant_findings(video: dict[str, Any]) -> list[Finding]:
+    """What the token forbids that a voice session needs (absent grants default to allowed)."""
+    found = []
+    sources = video.get("canPublishSources")
+    if video.get("canPublish") is False or (isinstance(sources, list) and sources and
+                                            not any(str(x).lower() == "microphone" for x in sources)):
+        found.append(finding("cannot-publish", Severity.FAIL, "the app's token forbids publishing the microphone "
+                             f"(canPublish {video.get('canPublish')!r}, canPublishSources {sources!r}): the caller is "
+                             "never heard", fix="Grant publishing: VideoGrants(room_join=True, room=..., "
+                                                "can_publish=True) (and 'microphone' in can_publish_sources if set)."))
+    if video.get("canSubscribe") is False:
+        found.append(finding("cannot-subscribe", Severity.FAIL, "the app's token forbids subscribing (canSubscribe "
+                             "false): the caller never hears the room or its agent",
+                             fix="Grant subscribing: VideoGrants(..., can_subscribe=True)."))
+    if video.get("canPublishData") is False:
+        found.append(finding("cannot-publish-data", Severity.WARN, "the app's token forbids data messages "
+                             "(canPublishData false): agents' text streams, transcriptions and RPC need them",
+                             fix="Grant data: VideoGrants(..., can_publish_data=True)."))
+    return found
+
+
+async def _identity_findings(ctx: Context, identity: Any, room: Any) -> list[Finding]:
+    """A second caller asked for a session: the same identity for both means each join evicts the other."""
+    other = await another_callers_identity(ctx, room if isinstance(room, str) else None)
+    if other is None or other != identity:
+        return []
+    return [finding("shared-identity", Severity.FAIL, f"two different callers both got identity {identity!r}: each "
+                    "join disconnects the participant already in the room with that identity (DUPLICATE_IDENTITY)",
+                    evidence=[f"checked: a second POST with another user in the payload got identity {other!r}"],
+                    fix="Mint each caller's token with that caller's own identity: "
+                        "AccessToken(...).with_identity(<the user's ID>), unique per participant.")]
 
 
 def _http_error(ctx: Context, endpoint: str, status: int, text: str, facts: dict[str, Any]) -> Result:

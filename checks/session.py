@@ -68,19 +68,35 @@ async def _step(name: str, awaitable: Any, timeout: float) -> Any:
         raise StepFailed(name, f"no result within {timeout:g} s") from None
 
 
-def media_hint(ctx: Context) -> str:
-    """The likely causes when signalling works and media does not, with the ports involved."""
+TCP_STATES = {"refused": "refuses connections (the port is closed)", "timeout": "does not answer (a firewall drops it)",
+              "unreachable": "is unreachable (no route)", "open": "accepts TCP (ICE over it still failed)"}
+
+
+async def media_blocked(ctx: Context, what: str) -> str:
+    """What blocks media, port by port: the UDP ports ICE tried (no answer) and each ICE/TCP port probed now."""
+    import asyncio
+
+    from livekit_doctor.checks.plumbing.ice_path import reach_tcp
+
     transports = ctx.results.get("LK406")
     facts = transports.facts if transports is not None else {}
-    if facts.get("udp") or facts.get("tcp"):
-        offered = f"the server offers UDP {', '.join(facts.get('udp', [])) or 'none'} and ICE/TCP " \
-                  f"{', '.join(facts.get('tcp', [])) or 'none'}"
-    else:
-        offered = "check the UDP port or range (rtc.udp_port, 50000-60000 by default) and ICE/TCP 7881"
+    udp, tcp = facts.get("udp", []), facts.get("tcp", [])
+    states = await asyncio.gather(*(reach_tcp(ctx, a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1]), 1.0) for a in tcp))
+    parts = [f"ICE over UDP {', '.join(udp)} got no answer" if udp else "the server offers no UDP candidate"]
+    parts += [f"TCP {a} {TCP_STATES[state]}" for a, state in zip(tcp, states)] or ["no ICE/TCP candidate is offered"]
     turn = "TURN is configured" if facts.get("turn") else "no TURN server is configured"
-    return (f"{offered}; {turn}. Likely: those ports are blocked between client and server, or the advertised "
-            "node IP is wrong (rtc.node_ip / use_external_ip) so ICE connects to an address nobody answers on; "
-            "configure TURN for clients behind strict firewalls.")
+    return f"signalling works (LK405) but media does not: {what}; " + "; ".join(parts) + f"; {turn}"
+
+
+def media_hint(ctx: Context) -> str:
+    """The fix when signalling works and media does not, with the ports involved."""
+    transports = ctx.results.get("LK406")
+    facts = transports.facts if transports is not None else {}
+    udp = "/".join(sorted({a.rsplit(":", 1)[1] for a in facts.get("udp", [])})) or "50000-60000 (rtc.port_range_start-end)"
+    tcp = "/".join(sorted({a.rsplit(":", 1)[1] for a in facts.get("tcp", [])})) or "7881 (rtc.tcp_port)"
+    return (f"Open UDP {udp} and TCP {tcp} between the clients and the server (firewall, security group, Docker port "
+            "mappings); if the advertised address is wrong, set rtc.node_ip (or use_external_ip: true); configure TURN "
+            "for clients behind strict firewalls.")
 
 
 async def _cleanup(api: "lkapi.LiveKitAPI", rooms: list[Any], room_name: str, facts: dict[str, Any],
@@ -250,14 +266,14 @@ def _through_proxy(ctx: Context, what: str) -> tuple[str, str, str] | None:
     """A failed session with a proxy variable that applies to the server: the rtc SDK connects through it
     (the doctor's own HTTP and signalling checks do not), so that variable is what to fix."""
     t = target(ctx)
-    found = proxy_variable(ctx.env, t.host) if t is not None else None
+    found = proxy_variable(ctx.env, t.host, t.scheme) if t is not None else None
     if found is None:
         return None
     name, proxy = found
     return ("proxy-variable", f"{what}; {name} is set (a proxy at {proxy}) and NO_PROXY does not exempt {t.host}: "
             "the rtc SDK sends the session through that proxy",
-            f"Add {t.host} to NO_PROXY (e.g. NO_PROXY={t.host},localhost,127.0.0.1) in the environment that runs the "
-            f"app and its clients, or unset {name} there.")
+            f"Add {t.host} to NO_PROXY (e.g. NO_PROXY={','.join(dict.fromkeys((t.host, 'localhost', '127.0.0.1')))}) "
+            f"in the environment that runs the app and its clients, or unset {name} there.")
 
 
 MEDIA_SHAPES = ("LK406.no-candidates", "LK406.unreachable-addresses", "LK705.advertised-unreachable",
@@ -268,8 +284,8 @@ MEDIA_SHAPES = ("LK406.no-candidates", "LK406.unreachable-addresses", "LK705.adv
        speculative=True, codes=(
            code("media-blocked", "signalling works but media does not connect: the UDP port or range and ICE/TCP are "
                                  "blocked between here and the server, or no TURN", explained_by=MEDIA_SHAPES),
-           code("proxy-variable", "media fails and a proxy variable (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) applies to the "
-                                  "server's host: the rtc SDK honours it"),
+           code("proxy-variable", "the session fails and the proxy variable the rtc SDK follows for the URL's scheme "
+                                  "(HTTP_PROXY for ws://, HTTPS_PROXY for wss://) applies to the server's host"),
            code("server-gone", "the server went away (killed, stopped, restarted) during the session"),
            code("starved", "this machine was starved of CPU during the session", explained_by=("LK002.cpu-starved",)),
            code("session-failed", "a step before media failed (the room, the token, the SDK's connect)",
@@ -307,7 +323,7 @@ async def round_trip(ctx: Context) -> Result:
         if exc.step in MEDIA_STEPS and signal_ok:
             what = f"{exc.step} failed: {exc.cause}"
             problem = await _not_the_network(ctx, api, room_name, dropped, meter, what) or _through_proxy(ctx, what) or (
-                "media-blocked", f"signalling works (LK405) but media does not: {what}", media_hint(ctx))
+                "media-blocked", await media_blocked(ctx, what), media_hint(ctx))
         else:
             problem = _through_proxy(ctx, f"{exc.step} failed: {exc.cause}") or (
                 "session-failed", f"{exc.step} failed: {exc.cause}", "See LK205 for tokens and LK405 for signalling.")

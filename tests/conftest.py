@@ -122,3 +122,14 @@ os.environ.setdefault("GALLERY_SEED", str(random.SystemRandom().randrange(1_000_
 def pytest_report_header(config: pytest.Config) -> str:
     return (f"gallery variations: GALLERY_SEED={os.environ['GALLERY_SEED']} "
             "(GALLERY_VARIATIONS=all runs every case under every variation)")
+
+
+def fix_of(result: dict) -> str:
+    """The fix of a JSON result's worst finding (what the text output shows first under it)."""
+    order = {"note": 0, "warn": 1, "fail": 2}
+    worst = max(result.get("findings", []), key=lambda f: order[f["severity"]], default=None)
+    return worst["fix"] if worst else ""
+
+
+def codes_of(result: dict) -> list[str]:
+    return [f["code"] for f in result.get("findings", [])]

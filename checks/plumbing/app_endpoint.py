@@ -67,3 +67,59 @@ async def call_endpoint(ctx: Context) -> dict[str, Any]:
             return {"error": f"{type(exc).__name__}: {exc}", "sent": body}
 
     return await ctx.amemo("app.endpoint", post)
+
+
+USER_FIELDS = ("user_id", "userId", "identity", "participant_identity", "participantIdentity", "username", "user")
+
+
+async def another_callers_identity(ctx: Context, first_room: str | None) -> str | None:
+    """The identity the endpoint gives a second, different caller (the payload's user field changed), so that
+    one identity shared by every user can be told; None when the payload names no user or no token comes.
+    The room that call makes is deleted at once (with an agent the app may have dispatched to it)."""
+    import asyncio
+
+    import aiohttp
+    import jwt
+
+    body = dict(await payload(ctx))
+    field = next((name for name in USER_FIELDS if isinstance(body.get(name), str)), None)
+    if field is None:
+        return None
+    body[field] = f"{body[field]}-second-caller"
+    try:
+        async with await client_session(ctx, total=net_timeout(ctx) * 2) as session:
+            async with session.post(ctx.option("app_endpoint"), json=body) as resp:
+                data = json.loads(await resp.text()) if resp.status < 300 else None
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError):
+        return None
+    token = find_field(data, TOKEN_FIELDS) if data is not None else None
+    if not token:
+        return None
+    ctx.redactor.add(token)
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    room = (claims.get("video") or {}).get("room") if isinstance(claims.get("video"), dict) else None
+    if room and room != first_room:
+        await asyncio.shield(_delete_room(ctx, room))
+    sub = claims.get("sub")
+    return sub if isinstance(sub, str) else None
+
+
+async def _delete_room(ctx: Context, room: str) -> None:
+    """Best effort: the second caller's room goes (a missing one, or a key without roomCreate, is left)."""
+    from livekit_doctor.checks.plumbing.server_api import twirp
+    from livekit_doctor.checks.plumbing.settings import livekit_settings
+    from livekit_doctor.checks.plumbing.target import target
+    from livekit_doctor.checks.plumbing.tokens import admin_grants, mint
+
+    s, t = livekit_settings(ctx), target(ctx)
+    if t is None or not (s.api_key and s.api_secret):
+        return
+    try:
+        async with await client_session(ctx) as session:
+            await twirp(session, t.http_base, mint(s.api_key, s.api_secret, identity="livekit-doctor",
+                                                   video=admin_grants(room)), "DeleteRoom", {"room": room})
+    except Exception:  # cleanup must never turn into the check's failure
+        pass

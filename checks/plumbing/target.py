@@ -138,17 +138,20 @@ def ssl_context(ctx: Context) -> "ssl.SSLContext":
     return ctx.memo("net.ssl_context", build)
 
 
-PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+# The variables the rtc SDK (livekit 1.x) honours, by the URL's scheme: seen against server v1.13.5, a
+# ws:// session goes through HTTP_PROXY while HTTPS_PROXY and ALL_PROXY leave it alone.
+PROXY_VARIABLES = {"ws": ("HTTP_PROXY", "http_proxy"), "http": ("HTTP_PROXY", "http_proxy"),
+                   "wss": ("HTTPS_PROXY", "https_proxy"), "https": ("HTTPS_PROXY", "https_proxy")}
 
 
-def proxy_variable(env: Mapping[str, str], host: str) -> tuple[str, str] | None:
-    """(variable name, the proxy's host:port) of a proxy variable set in `env` that NO_PROXY does not
-    exempt `host` from; None when none applies. The proxy's user and password are never returned."""
+def proxy_variable(env: Mapping[str, str], host: str, scheme: str) -> tuple[str, str] | None:
+    """(variable name, the proxy's host:port) of the proxy variable the rtc SDK follows for `scheme` when
+    NO_PROXY does not exempt `host`; None when none applies. The proxy's user and password are never returned."""
     from urllib.parse import urlsplit
     from urllib.request import proxy_bypass_environment
 
     no_proxy = env.get("NO_PROXY") or env.get("no_proxy") or ""
-    for name in PROXY_VARIABLES:
+    for name in PROXY_VARIABLES.get(scheme, ()):
         value = env.get(name, "").strip()
         if not value:
             continue

@@ -101,9 +101,11 @@ def test_clock_skew_for_real_with_faketime(livekit_server, tmp_path):
         " s behind this machine")
     assert r["LK205"]["summary"] == ("ListRooms refused (HTTP 401): the token is not valid yet (nbf in the server's "
                                      "future): clock skew")
-    assert r["LK205"]["caused_by"] == ["LK206"]  # the skew is the root cause, the refusal its consequence
+    assert r["LK205"]["findings"][0]["code"] == "LK205.not-yet-valid"
+    assert r["LK205"]["findings"][0]["caused_by"] == ["LK206.clock-behind"]  # the skew is the root cause
     doc = json.loads(proc.stdout)
-    assert doc["diagnosis"]["root_causes"][0] == {"check_id": "LK206", "consequences": ["LK205"], "skipped": []}
+    root = doc["diagnosis"]["root_causes"][0]
+    assert (root["code"], root["consequences"]) == ("LK206.clock-behind", ["LK205.not-yet-valid"])
 
 
 @pytest.mark.parametrize("how,cause", [

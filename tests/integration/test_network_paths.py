@@ -105,7 +105,11 @@ def test_media_ports_closed(net: Network, livekit_binary: Path) -> None:
     assert f"TCP {net.server_ip}:7881 does not answer" in r["LK702"]["summary"], r["LK702"]
     assert r["LK705"]["status"] == "pass" and "the address reached" in r["LK705"]["summary"], r["LK705"]
     assert r["LK501"]["status"] == "fail", r["LK501"]
-    assert doc["diagnosis"]["root_causes"][0]["check_id"] == "LK702", doc["diagnosis"]
+    root = doc["diagnosis"]["root_causes"][0]
+    assert root["code"] == "LK501.media-blocked", doc["diagnosis"]  # the fallback that also fails is a consequence
+    assert "LK702.tcp-closed" in root["consequences"], doc["diagnosis"]
+    assert f"TCP {net.server_ip}:7881 does not answer" in root["message"] and "UDP" in root["message"], root
+    assert "Open UDP 7882 and TCP 7881" in root["fix"], root
 
 
 def test_node_ip_nobody_can_reach(net: Network, livekit_binary: Path) -> None:
@@ -116,7 +120,9 @@ def test_node_ip_nobody_can_reach(net: Network, livekit_binary: Path) -> None:
     assert f"advertises {unreachable}" in r["LK705"]["summary"], r["LK705"]
     assert f"reached the server at {net.server_ip}" in r["LK705"]["summary"], r["LK705"]
     assert r["LK501"]["status"] == "fail", r["LK501"]
-    assert doc["diagnosis"]["root_causes"][0]["check_id"] == "LK705", doc["diagnosis"]
+    root = doc["diagnosis"]["root_causes"][0]
+    assert root["code"] == "LK705.advertised-unreachable", doc["diagnosis"]
+    assert "LK501.media-blocked" in root["consequences"] and "rtc.node_ip" in root["fix"], doc["diagnosis"]
 
 
 def test_node_ip_wrong_but_client_reachable(net: Network, livekit_binary: Path) -> None:

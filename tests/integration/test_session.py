@@ -13,7 +13,7 @@ import time
 import pytest
 
 from app_backend import Backend
-from conftest import FIXTURES, clean_env
+from conftest import FIXTURES, clean_env, codes_of, fix_of
 
 pytestmark = pytest.mark.integration
 
@@ -50,8 +50,12 @@ def test_signalling_works_media_does_not(start_server, run_doctor):
         "fail", "the server offered no ICE candidates and no TURN: clients cannot send media")
     assert r["LK501"]["status"] == "fail"
     assert r["LK501"]["summary"] == ("signalling works (LK405) but media does not: participant A connects "
-                                     "(signal + media) failed: no result within 10 s")
-    assert "ICE/TCP 7881; no TURN server is configured" in r["LK501"]["fix"]
+                                     "(signal + media) failed: no result within 10 s; the server offers no UDP "
+                                     "candidate; no ICE/TCP candidate is offered; no TURN server is configured")
+    assert codes_of(r["LK501"]) == ["LK501.media-blocked"]
+    assert "Open UDP 50000-60000 (rtc.port_range_start-end) and TCP 7881 (rtc.tcp_port)" in fix_of(r["LK501"])
+    root = json.loads(proc.stdout)["diagnosis"]["root_causes"][0]
+    assert (root["code"], root["consequences"]) == ("LK406.no-candidates", ["LK501.media-blocked"])
     assert r["LK501"]["facts"]["room_deleted"] is True
     assert server.rooms("doctor-") == []
 
