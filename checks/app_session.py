@@ -71,7 +71,8 @@ TOKEN_CODES = tuple(code(r.value, f"the server refuses the app's token: {r.value
 
 
 @check("LK502", "App session endpoint", area="session", after=("area:sdk", "area:code"), timeout=30, codes=(
-    code("endpoint-unreachable", "the app's endpoint does not answer (the app is not running, or another URL)"),
+    code("endpoint-unreachable", "nothing answers at the app's endpoint (the app is not running, or another URL)"),
+    code("endpoint-timeout", "the app accepts the connection but never answers (a handler stuck on a blocking call)"),
     code("http-error", "the endpoint answers an HTTP error (often 500: an exception in the app)"),
     code("not-json", "the endpoint's answer is not JSON"),
     code("token-object", "the app returns the AccessToken object (with the API secret) instead of its JWT"),
@@ -99,6 +100,11 @@ async def app_endpoint(ctx: Context) -> Result:
     if not endpoint:
         return skipped("no --app-endpoint given")
     answer = await call_endpoint(ctx)
+    if answer.get("timed_out"):
+        return failed(f"POST {endpoint}: the app accepted the connection but sent {answer['error']}",
+                      code="endpoint-timeout", fix="The app is stuck on this request: look for a blocking call in an "
+                      "async handler (a sync SDK or HTTP call, time.sleep) or an await that never returns, in its log "
+                      "or with py-spy dump --pid <app's pid>.")
     if "error" in answer:
         return failed(f"POST {endpoint} failed: {answer['error']}", fix="Start the app, or check --app-endpoint.",
                       code="endpoint-unreachable")

@@ -63,7 +63,9 @@ async def call_endpoint(ctx: Context) -> dict[str, Any]:
                     text = (await resp.read()).decode(resp.get_encoding(), "replace")  # any bytes: a bug's body
                     return {"status": resp.status, "text": text, "content_type": resp.content_type, "sent": body,
                             "answered_at": time.monotonic()}
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except asyncio.TimeoutError:
+            return {"error": f"no answer within {net_timeout(ctx) * 2:g} s", "timed_out": True, "sent": body}
+        except (aiohttp.ClientError, OSError) as exc:
             return {"error": f"{type(exc).__name__}: {exc}", "sent": body}
 
     return await ctx.amemo("app.endpoint", post)

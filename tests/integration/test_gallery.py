@@ -244,6 +244,20 @@ BROKEN = [
          lambda s: (s.env(**s.other_server(config={"room": {"auto_create": False}}).env()), [])),
     Case("https:// to the plain port", "LK403.handshake-failed", ("ws://",),
          lambda s: (s.env(LIVEKIT_URL=s.url(s.server.port, "https")), [])),
+    Case("secret with a carriage return (a CRLF .env sourced by the shell)", "LK203.secret-damaged",
+         ("trailing newline",), lambda s: (s.env(LIVEKIT_API_SECRET=s.server.api_secret + "\r"), [])),
+    Case("key and secret swapped in .env", "LK203.keys-swapped", ("key and secret",),
+         lambda s: (no_livekit_env(s), s.dotenv(key=s.server.api_secret, secret=s.server.api_key)
+                    or ["--project", str(s.project)])),
+    Case("wrong secret in --env-file", "LK205.wrong-secret", ("secret",),
+         lambda s: (no_livekit_env(s), s.write("deploy.env", f"LIVEKIT_URL={s.server.url}\nLIVEKIT_API_KEY="
+                                                f"{s.server.api_key}\nLIVEKIT_API_SECRET={WRONG_SECRET}\n")
+                    and ["--env-file", str(s.project / "deploy.env")])),
+    Case("a wrong --api-secret flag over a correct environment", "LK205.override-refused", ("--api-secret",),
+         lambda s: (s.env(), ["--api-secret", WRONG_SECRET])),
+    Case("app endpoint accepts and never answers", "LK502.endpoint-timeout", ("blocking",),
+         lambda s: (s.env(), ["--app-endpoint", f"http://127.0.0.1:{s.silent()}/api/voice/session",
+                              "--net-timeout", "1"])),
     # what the app's token allows against what its session does
     Case("app token without an identity", "LK502.no-identity", ("identity",), with_app("no-identity")),
     Case("app token with roomJoin false", "LK502.permission-denied", ("roomJoin",), with_app("no-join")),
