@@ -1,6 +1,9 @@
 """LK301-LK315: the code scan as checks, one per rule, sharing one scan of the project.
 
-The verdicts follow the installed SDK (LK1xx's shape of the app's interpreter).
+The verdicts follow the installed SDK (LK1xx's shape of the app's interpreter). A rule's result holds
+one finding per code it found (LK302.never-awaited), carrying every place as a location: a code is what
+the diagnosis and the causal links name, the fix is the same at each place, and renderers and CI
+annotations show each location on its own.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from typing import TYPE_CHECKING
 
 from livekit_doctor.checks.codescan.rules import RULES, Rule
 from livekit_doctor.checks.plumbing.options import exclude_option
-from livekit_doctor.plugin import Check, Context, Location, Result, check, failed, in_daemon_thread, passed, warned
+from livekit_doctor.plugin import (Check, Context, Location, Result, Severity, check, code, finding, in_daemon_thread,
+                                   judged, passed)
 
 if TYPE_CHECKING:
+    from livekit_doctor.checks.codescan.facts import Finding as ScanFinding
     from livekit_doctor.checks.codescan.scan import ScanReport
 
 
@@ -48,6 +53,11 @@ async def code_scan(ctx: Context) -> "ScanReport":
     return await ctx.amemo("code.scan", run)
 
 
+def _said(found: list["ScanFinding"]) -> str:
+    first = found[0]
+    return f"{len(found)} finding{'s' if len(found) > 1 else ''}: {first.path}:{first.line} {first.message}"
+
+
 def rule_result(rule: Rule, report: "ScanReport") -> Result:
     found = [f for f in report.findings if f.rule == rule.id]
     facts = {"files": report.files, "lines": report.lines, "skipped": [f"{p}: {why}" for p, why in report.skipped],
@@ -55,12 +65,19 @@ def rule_result(rule: Rule, report: "ScanReport") -> Result:
     if not found:
         skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
         return passed(f"no findings in {report.files} files ({report.lines} lines{skipped})", facts=facts)
-    first = found[0]
-    summary = f"{len(found)} finding{'s' if len(found) > 1 else ''}: {first.path}:{first.line} {first.message}"
+    by_code: dict[str, list[ScanFinding]] = {name: [] for name, _ in rule.codes}
+    for f in found:
+        by_code.setdefault(rule.code_of(f), []).append(f)
+    severity = Severity.FAIL if rule.severity == "fail" else Severity.WARN
+    findings = [finding(name, severity, _said(places), fix=rule.fix_of(name),
+                        locations=[Location(f.path, f.line, f.col, f"{rule.id} {f.message}") for f in places])
+                for name, places in by_code.items() if places]
     details = "\n".join(f"{f.path}:{f.line}:{f.col} {f.message}\n    {f.source}" for f in found)
-    make = failed if rule.severity == "fail" else warned
-    return make(summary, details=details, fix=rule.fix, facts=facts,
-                locations=tuple(Location(f.path, f.line, f.col, f"{rule.id} {f.message}") for f in found))
+    return judged(findings, details=details, facts=facts).replace(summary=_said(found))
+
+
+def rule_codes(rule: Rule) -> tuple:
+    return tuple(code(name, meaning, explained_by=rule.causes_of(name)) for name, meaning in rule.codes)
 
 
 def _rule_check(rule: Rule) -> Check:
@@ -68,7 +85,7 @@ def _rule_check(rule: Rule) -> Check:
         return rule_result(rule, await code_scan(ctx))
 
     run.__doc__ = rule.title
-    return check(rule.id, rule.title, area="code", timeout=60)(run)
+    return check(rule.id, rule.title, area="code", timeout=60, codes=rule_codes(rule))(run)
 
 
 CHECKS = [_rule_check(rule) for rule in RULES.values()]

@@ -6,10 +6,13 @@ import os
 import platform
 import sys
 from importlib import metadata
+from typing import TYPE_CHECKING
 
-from livekit_doctor.checks.plumbing.probes import accepts_tcp, answers_like_livekit, signalling_port
-from livekit_doctor.checks.plumbing.target import target
-from livekit_doctor.plugin import Context, Result, Severity, check, code, finding, judged, passed
+from livekit_doctor.checks.plumbing.target import Target, target
+from livekit_doctor.plugin import Context, Result, Severity, check, code, finding, judged, passed, warned
+
+if TYPE_CHECKING:
+    from livekit_doctor.checks.plumbing.local_servers import Welcome
 
 LIVEKIT_DISTRIBUTIONS = ("livekit", "livekit-api", "livekit-protocol", "livekit-agents", "aiohttp", "protobuf", "PyJWT")
 LOW_MEMORY_BYTES = 512 * 1024 * 1024
@@ -102,82 +105,123 @@ def packages(ctx: Context) -> Result:
     return passed(summary, details=details, facts={"versions": versions, "python": sys.executable})
 
 
-def is_livekit_server(name: str, cmdline: list[str]) -> bool:
-    """`livekit-server` from releases, or the `server` binary `go install` builds from livekit-server."""
-    if name == "livekit-server":
-        return True
-    first = cmdline[0] if cmdline else ""
-    return "livekit-server" in first or (os.path.basename(first) == "server" and "livekit" in first)
+def _listing(procs: list[dict[str, object]]) -> str:
+    return "; ".join(f"pid {p['pid']} listening on {', '.join(map(str, p['tcp_listen_ports'])) or 'no TCP port'}"
+                     for p in procs)
 
 
-def maybe_livekit_server(name: str, cmdline: list[str]) -> bool:
-    """A binary named `server` anywhere (`go install` to a GOBIN of the user's choice): judged by what answers."""
-    return name == "server" or os.path.basename(cmdline[0] if cmdline else "") == "server"
+def _client_url(t: Target, port: int) -> str:
+    """The URL for a signalling port found by a plain-HTTP probe (so ws/http, whatever the URL said)."""
+    host = f"[{t.host}]" if ":" in t.host else t.host
+    return f"{'http' if t.scheme in ('http', 'https') else 'ws'}://{host}:{port}"
 
 
-def local_servers() -> list[dict[str, object]]:
-    import psutil
-
-    found = []
-    for proc in psutil.process_iter(["pid", "name", "cmdline", "status"]):
-        info = proc.info
-        name, cmdline = info.get("name") or "", info.get("cmdline") or []
-        named = is_livekit_server(name, cmdline)
-        if not (named or maybe_livekit_server(name, cmdline)):
-            continue
-        try:
-            conns = proc.net_connections(kind="inet")
-            ports = sorted({c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN})
-            addresses = sorted({f"{c.laddr.ip}:{c.laddr.port}" for c in conns if c.status == psutil.CONN_LISTEN})
-        except (psutil.AccessDenied, psutil.NoSuchProcess):
-            ports, addresses = [], []
-        if not named and info.get("status") != "stopped" and signalling_port("127.0.0.1", ports) is None:
-            continue  # some other program called `server`
-        found.append({"pid": info["pid"], "status": info.get("status"), "tcp_listen_ports": ports, "listen": addresses})
-    return found
+def _checked(welcome: Welcome) -> str:
+    return f"checked with /rtc/validate: {welcome.said}"
 
 
-@check("LK004", "Local LiveKit server processes", area="environment", timeout=5)
-def servers(ctx: Context) -> Result:
-    """LiveKit server processes on this machine and the TCP ports they listen on."""
-    procs = local_servers()
+@check("LK004", "Local LiveKit server processes", area="environment", timeout=5, codes=(
+    code("not-signalling-port", "the URL's port belongs to a LiveKit server on this machine but is not its signalling "
+                                "(HTTP/WebSocket) port: it is its ICE/TCP, TURN or another service port"),
+    code("no-server-on-port", "nothing listens on the URL's (loopback) port while LiveKit servers run here on "
+                              "other ports"),
+    code("other-server-refuses", "a lead, not a fix: a LiveKit server on another port here refuses the configured "
+                                 "credentials, so it is not this setup's server"),
+    code("other-server-unchecked", "a lead: a LiveKit server on another port here, not known to accept the "
+                                   "configured credentials (none configured, or it gave no verdict)"),
+    code("stopped-server", "a lead: a LiveKit server process here is stopped (SIGSTOP, Ctrl-Z) and answers nothing"),
+))
+async def servers(ctx: Context) -> Result:
+    """LiveKit server processes on this machine and the TCP ports they listen on; when the URL misses them,
+    the other servers' signalling ports, offered only once they are seen to accept the configured credentials."""
+    from livekit_doctor.checks.plumbing import local_servers as here  # asyncio, psutil: not for `--help`
+
     t = target(ctx)  # the resolved URL (flags, env, .env, lk config, dev defaults): the port the app uses
+    local = t is not None and t.host_kind == "loopback"
+    procs = await here.local_servers(t.host if local else "127.0.0.1")
     port = t.port if t is not None else None
-    facts = {"processes": procs, "expected_port": port}
+    facts: dict[str, object] = {"processes": procs, "expected_port": port}
     if not procs:
         return passed("no LiveKit server process on this machine", facts=facts)
-    described = "; ".join(f"pid {p['pid']} listening on {', '.join(map(str, p['tcp_listen_ports'])) or 'no TCP port'}" for p in procs)
-    if port is None or t.host_kind != "loopback":
-        return passed(f"{len(procs)} running: {described}", facts=facts)
-    stopped = [p for p in procs if p["status"] == "stopped"]
+    described = _listing(procs)
+    fine = passed(f"{len(procs)} running: {described}", facts=facts)
+    if t is None or not local:
+        return fine
     owner = next((p for p in procs if port in p["tcp_listen_ports"]), None)
-    if owner is not None and (owner["status"] == "stopped" or answers_like_livekit(t.host, port)):
-        return passed(f"{len(procs)} running: {described}", facts=facts)  # LK404 names a paused server
-    if owner is None and accepts_tcp(t.host, port):  # something else answers there: LK404 says what
-        return passed(f"{len(procs)} running: {described}", facts=facts)
-    others = [p for proc in procs for p in proc["tcp_listen_ports"] if p != port]
-    http = signalling_port(t.host, others)
-    facts["signalling_port"] = http
-    if owner is not None and http is not None:
-        return warned(f"port {port} belongs to the LiveKit server (pid {owner['pid']}) but is not its signalling "
-                      f"port: that is {http} ({port} is its ICE/TCP, TURN or another service port)", facts=facts,
-                      fix=f"Set LIVEKIT_URL={t.scheme}://{t.host}:{http}: clients and the server SDK talk HTTP and "
-                          f"WebSocket to the signalling port only.")
+    if owner is not None and (owner["status"] == "stopped" or owner["signalling_port"] in (port, None)):
+        return fine  # its own port (LK404 names a paused server), or a server with no signalling port to offer
+    if owner is None and await here.accepts_tcp(t.host, port):  # something else answers there: LK404 says what
+        return fine
     if owner is not None:
-        return passed(f"{len(procs)} running: {described}", facts=facts)
-    if http is not None:
-        url = f"{t.scheme}://{t.host}:{http}"
-        fix = (f"The server's signalling (HTTP/WebSocket) port is {http}: set LIVEKIT_URL={url} "
-               f"(the other ports it listens on are ICE/TCP, TURN or metrics, not for clients' URLs).")
+        return await _not_signalling_port(ctx, t, owner, facts)
+    return await _no_server_on_port(ctx, t, procs, described, facts)
+
+
+async def _not_signalling_port(ctx: Context, t: Target, owner: dict, facts: dict[str, object]) -> Result:
+    http = owner["signalling_port"]
+    from livekit_doctor.checks.plumbing.local_servers import welcomes
+
+    welcome = (await welcomes(ctx, t.host, [http]))[http]
+    facts["signalling_port"] = http
+    facts["credentials_checked"] = {str(http): welcome.accepted}
+    url = _client_url(t, http)
+    summary = (f"port {t.port} belongs to the LiveKit server (pid {owner['pid']}) but is not its signalling port: that "
+               f"is {http} ({t.port} is its ICE/TCP, TURN or another service port)")
+    if welcome.accepted:
+        fix = (f"Its signalling port {http} accepts these credentials ({_checked(welcome)}): set LIVEKIT_URL={url}; "
+               "clients and the server SDK talk HTTP and WebSocket to the signalling port only.")
+    elif welcome.accepted is False:
+        fix = (f"Its signalling port is {http}, but it refuses these credentials ({welcome.cause}; {_checked(welcome)}): "
+               f"LIVEKIT_URL={url} alone will not work; use the key and secret this server is started with too "
+               "(its --keys, LIVEKIT_KEYS or key_file).")
     else:
-        fix = (f"Point LIVEKIT_URL at the port the server listens on, or start it with port {port} "
-               "(`port:` in its config, 7880 by default).")
-    return warned(
-        f"{len(procs)} running, none listening on port {port}: {described}",
-        facts=facts,
-        details="stopped (SIGSTOP) processes: " + ", ".join(str(p["pid"]) for p in stopped) if stopped else "",
-        fix=fix,
-    )
+        fix = (f"Its signalling (HTTP/WebSocket) port is {http}; whether it accepts these credentials is not known "
+               f"({welcome.said}): point LIVEKIT_URL at port {http} and run the doctor again.")
+    return warned(summary, code="not-signalling-port", evidence=(f"port {http}: {welcome.said}",), fix=fix, facts=facts)
+
+
+async def _no_server_on_port(ctx: Context, t: Target, procs: list[dict], described: str,
+                             facts: dict[str, object]) -> Result:
+    """Nothing on the URL's port: the other servers' signalling ports, each asked whether it takes these credentials;
+    only one that does is offered as the fix, the others are leads with what is known about them."""
+    from livekit_doctor.checks.plumbing.local_servers import welcomes
+
+    running = [p for p in procs if p["signalling_port"] is not None and p["status"] != "stopped"]
+    heard = await welcomes(ctx, t.host, [p["signalling_port"] for p in running])
+    facts["signalling_ports"] = [{"pid": p["pid"], "port": p["signalling_port"],
+                                  "accepts_credentials": heard[p["signalling_port"]].accepted} for p in running]
+    accepting = [p for p in running if heard[p["signalling_port"]].accepted]
+    stopped = [p for p in procs if p["status"] == "stopped"]
+    if accepting:
+        http = accepting[0]["signalling_port"]
+        facts["signalling_port"] = http
+        fix = (f"The LiveKit server on port {http} (pid {accepting[0]['pid']}) accepts these credentials "
+               f"({_checked(heard[http])}): set LIVEKIT_URL={_client_url(t, http)}, its signalling (HTTP/WebSocket) "
+               "port (the other ports it listens on are ICE/TCP, TURN or metrics, not for clients' URLs).")
+    else:
+        fix = (f"Start this setup's server with port {t.port} (`port:` in its config, 7880 by default), or point "
+               "LIVEKIT_URL at the port of the server that holds these credentials"
+               + (" (none of the servers running here accepts them)." if running else "."))
+    found = [finding("no-server-on-port", Severity.WARN, f"{len(procs)} running, none listening on port {t.port}: "
+                                                         f"{described}", fix=fix,
+                     evidence=[f"port {p['signalling_port']}: {heard[p['signalling_port']].said}" for p in accepting])]
+    for p in running:
+        http, welcome = p["signalling_port"], heard[p["signalling_port"]]
+        if welcome.accepted is False:
+            found.append(finding("other-server-refuses", Severity.NOTE,
+                                 f"a LiveKit server on port {http} (pid {p['pid']}) refuses these credentials "
+                                 f"({welcome.cause}): not this setup's server", evidence=[welcome.said]))
+        elif welcome.accepted is None:
+            found.append(finding("other-server-unchecked", Severity.NOTE,
+                                 f"a LiveKit server listens on port {http} (pid {p['pid']}); whether it accepts "
+                                 f"these credentials is unknown: {welcome.said}"))
+    for p in stopped:
+        found.append(finding("stopped-server", Severity.NOTE,
+                             f"the LiveKit server pid {p['pid']} is stopped (SIGSTOP or Ctrl-Z): it answers nothing, "
+                             "and whether it is this setup's server is unknown",
+                             fix=f"`kill -CONT {p['pid']}` if it is this setup's server."))
+    details = "stopped (SIGSTOP) processes: " + ", ".join(str(p["pid"]) for p in stopped) if stopped else ""
+    return judged(found, details=details, facts=facts)
 
 
 CHECKS = [platform_info, resources, packages, servers]

@@ -14,19 +14,23 @@ from livekit_doctor.checks.plumbing.sdk_shape import (
     BOTH, LIVEKIT_DISTS, NAMES, NONE, RTC_ONLY, THIRD_PARTY, THIRD_PARTY_DIST, SdkShape, at_least,
     installed_sdk, known_bad_combinations, requirement_problems,
 )
-from livekit_doctor.plugin import Context, Result, check, errored, failed, passed, skipped, warned
+from livekit_doctor.plugin import (Context, Result, Severity, check, code, errored, failed, finding, judged, passed,
+                                   skipped, warned)
 
 
 def _where(shape: SdkShape) -> str:
     return f"{shape.interpreter} ({shape.interpreter_reason})"
 
 
+PROBE_ADVICE = ("Check that the interpreter runs and that importing `livekit` there neither hangs nor exits; "
+                "point --python at the interpreter that runs the app.")
+
+
 def _probe_failed(shape: SdkShape) -> Result:
+    """The checks could not look (an `error`, not a finding about the setup): what to try goes in the details."""
     return errored(
         f"could not inspect the SDK: {shape.probe_error}",
-        details=f"interpreter: {_where(shape)}",
-        fix="Check that the interpreter runs and that importing `livekit` there neither hangs nor exits; "
-        "point --python at the interpreter that runs the app.",
+        details=f"interpreter: {_where(shape)}\n{PROBE_ADVICE}",
         facts={"interpreter": shape.interpreter, "interpreter_reason": shape.interpreter_reason},
     )
 
@@ -40,7 +44,18 @@ def _base_facts(shape: SdkShape) -> dict[str, Any]:
             "python_version": shape.python_version, "family": shape.family}
 
 
-@check("LK101", "Official server SDK importable", area="sdk", timeout=PROBE_TIMEOUT + 10)
+@check("LK101", "Official server SDK importable", area="sdk", timeout=PROBE_TIMEOUT + 10, codes=(
+    code("not-installed", "no LiveKit package at all is installed in the app's interpreter"),
+    code("rtc-only", "only the realtime package `livekit` is installed: `from livekit import api` fails; the server "
+                     "SDK is the separate distribution livekit-api"),
+    code("third-party-only", "the official server SDK is not installed; `livekit` is the third-party synchronous "
+                             "package (livekit-server-sdk-python)"),
+    code("shadowed", "livekit-api is installed but `livekit` resolves to a file or folder that hides it",
+         explained_by=("LK102.shadowed-by-file", "LK102.both-families")),
+    code("requirements-not-met", "livekit-api is installed but does not import because the versions beside it break "
+                                 "its requirements", explained_by=("LK104.requirements-not-met",)),
+    code("import-fails", "livekit-api is installed but this release does not import on this Python"),
+))
 async def official_sdk(ctx: Context) -> Result:
     """Whether `from livekit import api` works in the app's interpreter, and if not, why."""
     shape = await installed_sdk(ctx)
@@ -52,36 +67,49 @@ async def official_sdk(ctx: Context) -> Result:
         return passed(f"livekit.api imports (livekit-api {version}) in {shape.interpreter}",
                       details=f"interpreter chosen: {shape.interpreter_reason}", facts=facts)
     if version:
+        summary = f"livekit-api {version} is installed but `import livekit.api` fails: {shape.api_error}"
+        evidence = (shape.api_error,) if shape.api_error else ()
         if shape.livekit_file:
-            fix = (f"`livekit` resolves to {shape.livekit_file}, which hides the installed package: rename or "
-                   "remove it (a project file or folder named livekit, or a package shipping livekit/__init__.py).")
-        elif requirement_problems(shape):
-            fix = f"Its requirements are not met (see LK104): `{_pip(shape, 'install -U livekit-api')}` resolves them."
-            return failed(f"livekit-api {version} is installed but `import livekit.api` fails: {shape.api_error}",
-                          fix=fix, facts=facts, caused_by=("LK104",))  # the version clash is the cause
-        else:
-            fix = (f"This release does not import on Python {shape.python_version}: install one that does, "
-                   f"`{_pip(shape, 'install -U livekit-api')}`.")
-        return failed(f"livekit-api {version} is installed but `import livekit.api` fails: {shape.api_error}",
-                      fix=fix, facts=facts)
+            return failed(summary, code="shadowed", evidence=evidence, facts=facts,
+                          fix=f"`livekit` resolves to {shape.livekit_file}, which hides the installed package: rename "
+                              "or remove it (a project file or folder named livekit, or a package shipping "
+                              "livekit/__init__.py).")
+        if requirement_problems(shape):  # LK104 reports the broken requirements: they are the cause
+            return failed(summary, code="requirements-not-met", evidence=evidence, facts=facts,
+                          caused_by=("LK104.requirements-not-met",),
+                          fix=f"Its requirements are not met (see LK104): `{_pip(shape, 'install -U livekit-api')}` "
+                              "resolves them.")
+        return failed(summary, code="import-fails", evidence=evidence, facts=facts,
+                      fix=f"This release does not import on Python {shape.python_version}: install one that does, "
+                          f"`{_pip(shape, 'install -U livekit-api')}`.")
     install = f"Install the official server SDK: `{_pip(shape, 'install livekit-api')}`."
     if shape.family == THIRD_PARTY:
         return warned(
             "the official server SDK (livekit-api) is not installed; `livekit` is the third-party synchronous "
-            f"package ({shape.livekit_file})",
+            f"package ({shape.livekit_file})", code="third-party-only",
             details="`from livekit import api` fails: " + (shape.api_error or "no livekit.api"),
             fix=install + " See LK102 about the third-party package.", facts=facts)
     if shape.family == RTC_ONLY:
         return failed(
             f"only the livekit rtc package ({shape.versions.get('livekit')}) is installed: "
             "`from livekit import api` fails (cannot import name 'api' from 'livekit'); the server SDK is the "
-            "separate distribution livekit-api", fix=install, facts=facts)
-    return failed(f"no LiveKit package is installed in {shape.interpreter}", details=f"interpreter chosen: "
-                  f"{shape.interpreter_reason}", fix=install + " Or point --python at the app's interpreter.",
-                  facts=facts)
+            "separate distribution livekit-api", code="rtc-only", fix=install, facts=facts)
+    return failed(f"no LiveKit package is installed in {shape.interpreter}", code="not-installed",
+                  details=f"interpreter chosen: {shape.interpreter_reason}",
+                  fix=install + " Or point --python at the app's interpreter.", facts=facts)
 
 
-@check("LK102", "SDK import shape", area="sdk", timeout=PROBE_TIMEOUT + 10)
+@check("LK102", "SDK import shape", area="sdk", timeout=PROBE_TIMEOUT + 10, codes=(
+    code("both-families", "the official SDK and the third-party synchronous package are both installed: "
+                          "`from livekit import ...` gives one, `from livekit import api` the other"),
+    code("shadowed-by-file", "`livekit` resolves to a regular module or package (a project file or folder named "
+                             "livekit, or a distribution shipping livekit/__init__.py) that hides LiveKit's "
+                             "namespace packages"),
+    code("third-party-package", "`livekit` is the third-party synchronous package: no LiveKitAPI, calls are not "
+                                "awaited"),
+    code("no-livekitapi", "the installed livekit-api predates LiveKitAPI (added in 0.2.0)",
+         explained_by=("LK104.predates-livekitapi",)),
+))
 async def import_shape(ctx: Context) -> Result:
     """LiveKitAPI vs RoomServiceClient, shadowing of the `livekit` namespace, both SDK families at once."""
     shape = await installed_sdk(ctx)
@@ -100,19 +128,21 @@ async def import_shape(ctx: Context) -> Result:
             details="`from livekit import RoomServiceClient, AccessToken, VideoGrant` gives the synchronous "
             "third-party classes while `from livekit import api` gives the official async SDK: code and "
             "advice written for one breaks with the other.",
+            code="both-families", facts=facts,
             fix=f"Keep one: `{_pip(shape, 'uninstall ' + ' '.join(third_dists))}` and use "
-            "`livekit.api.LiveKitAPI` (recommended), or uninstall livekit-api.", facts=facts)
+            "`livekit.api.LiveKitAPI` (recommended), or uninstall livekit-api.")
     if shape.livekit_file and shape.family != THIRD_PARTY:
         return failed(
             f"`livekit` resolves to {shape.livekit_file}, which shadows the installed LiveKit packages"
             + (f" ({', '.join('livekit.' + s for s in shape.shadowed)})" if shape.shadowed else ""),
+            code="shadowed-by-file", evidence=(f"livekit.__file__ = {shape.livekit_file}",),
             fix="Rename the file or folder named livekit in the project (or the package that ships "
             "livekit/__init__.py): LiveKit's packages are namespace packages and must not have one.", facts=facts)
     if shape.family == THIRD_PARTY:
         hidden = f"; it hides {', '.join('livekit.' + s for s in shape.shadowed)}" if shape.shadowed else ""
         return warned(
             f"`livekit` is the third-party synchronous package ({', '.join(third_dists)}): "
-            f"{', '.join(present)}; no LiveKitAPI{hidden}",
+            f"{', '.join(present)}; no LiveKitAPI{hidden}", code="third-party-package",
             details=f"{shape.livekit_file} is a regular package, so livekit.api and livekit.rtc cannot come from "
             "another directory. RoomServiceClient exists only in this package, not in LiveKit's Python SDK.",
             fix="Code for this package must not await its calls. To use LiveKit's own SDK instead: "
@@ -125,7 +155,8 @@ async def import_shape(ctx: Context) -> Result:
     if not shape.names.get("LiveKitAPI"):
         return warned(
             f"livekit-api {shape.versions.get('livekit-api')} has no LiveKitAPI (added in 0.2.0): "
-            f"only {', '.join(present)}", fix=f"Upgrade: `{_pip(shape, 'install -U livekit-api')}`.", facts=facts)
+            f"only {', '.join(present)}", code="no-livekitapi", facts=facts,
+            fix=f"Upgrade: `{_pip(shape, 'install -U livekit-api')}`.")
     return passed(f"official SDK: {', '.join(present)} from livekit.api; no RoomServiceClient (not part of it)",
                   facts=facts)
 
@@ -138,7 +169,10 @@ def _say(method: str, how: str) -> str:
     return f"{method} is synchronous (do not await)"
 
 
-@check("LK103", "SDK async/sync signatures", area="sdk", timeout=PROBE_TIMEOUT + 10)
+@check("LK103", "SDK async/sync signatures", area="sdk", timeout=PROBE_TIMEOUT + 10, codes=(
+    code("mixed-conventions", "two SDKs with opposite conventions are installed: the livekit.api services are "
+                              "awaited, RoomServiceClient's calls are not", explained_by=("LK102.both-families",)),
+))
 async def signatures(ctx: Context) -> Result:
     """Which installed server-API methods are coroutines and which are plain calls."""
     shape = await installed_sdk(ctx)
@@ -154,13 +188,19 @@ async def signatures(ctx: Context) -> Result:
     details = "\n".join(f"{'async (await)' if how == 'async' else 'synchronous (no await)'}: {', '.join(ms)}"
                         for how, ms in groups.items() if ms)
     if shape.family == BOTH:
-        return warned(summary, details=details, facts=facts,
+        return warned(summary, code="mixed-conventions", details=details, facts=facts,
                       fix="Two SDKs with opposite conventions are installed (see LK102): await the livekit.api "
                       "services, never RoomServiceClient.")
     return passed(summary, details=details, facts=facts)
 
 
-@check("LK104", "SDK version compatibility", area="sdk", timeout=PROBE_TIMEOUT + 10)
+@check("LK104", "SDK version compatibility", area="sdk", timeout=PROBE_TIMEOUT + 10, codes=(
+    code("aiohttp-rejects-timeout", "the installed livekit-api passes LiveKitAPI's timeout to aiohttp as a plain "
+                                    "number, which the installed aiohttp (>= 3.9) refuses: every LiveKitAPI() raises"),
+    code("requirements-not-met", "an installed LiveKit distribution's own requirements are broken by the versions "
+                                 "installed beside it"),
+    code("predates-livekitapi", "the installed livekit-api predates LiveKitAPI (added in 0.2.0)"),
+))
 async def versions(ctx: Context) -> Result:
     """livekit-api vs livekit-protocol vs protobuf, judged from the distributions' own requirements."""
     shape = await installed_sdk(ctx)
@@ -172,21 +212,23 @@ async def versions(ctx: Context) -> Result:
     if not any(shape.versions.get(d) for d in LIVEKIT_DISTS):
         return skipped(f"none of {', '.join(LIVEKIT_DISTS)} is installed (see LK101)", facts=facts)
     listing = ", ".join(f"{k} {v}" for k, v in shown.items())
-    clashes = known_bad_combinations(shape)
-    if clashes:
-        facts["problems"] = clashes
-        return failed("; ".join(clashes), details=listing, facts=facts,
-                      fix=f"Upgrade livekit-api (its later releases pass an aiohttp.ClientTimeout): "
-                          f"`{_pip(shape, 'install -U livekit-api')}`; or pin `aiohttp<3.9` for this old release.")
-    problems = requirement_problems(shape)
-    facts["problems"] = problems
+    clashes, problems = known_bad_combinations(shape), requirement_problems(shape)
+    facts["problems"] = clashes + problems
+    found = [finding("aiohttp-rejects-timeout", Severity.FAIL, clash,
+                     fix=f"Upgrade livekit-api (its later releases pass an aiohttp.ClientTimeout): "
+                         f"`{_pip(shape, 'install -U livekit-api')}`; or pin `aiohttp<3.9` for this old release.")
+             for clash in clashes]
     if problems:
-        return failed("; ".join(problems), details=listing, facts=facts,
-                      fix=f"Let pip resolve them together: `{_pip(shape, 'install -U ' + ' '.join(d for d in LIVEKIT_DISTS if shape.versions.get(d)))}`.")
+        upgrade = " ".join(d for d in LIVEKIT_DISTS if shape.versions.get(d))
+        found.append(finding("requirements-not-met", Severity.FAIL, "; ".join(problems), evidence=problems,
+                             fix=f"Let pip resolve them together: `{_pip(shape, 'install -U ' + upgrade)}`."))
     api_version = shape.versions.get("livekit-api")
-    if api_version and not at_least(api_version, "0.2.0"):
-        return warned(f"livekit-api {api_version} predates LiveKitAPI (added in 0.2.0)", details=listing,
-                      facts=facts, fix=f"Upgrade: `{_pip(shape, 'install -U livekit-api')}`.")
+    if not found and api_version and not at_least(api_version, "0.2.0"):
+        found.append(finding("predates-livekitapi", Severity.WARN,
+                             f"livekit-api {api_version} predates LiveKitAPI (added in 0.2.0)",
+                             fix=f"Upgrade: `{_pip(shape, 'install -U livekit-api')}`."))
+    if found:
+        return judged(found, details=listing, facts=facts)
     note = ""
     if shape.aiohttp_needs_running_loop and shape.names.get("LiveKitAPI"):
         note = (f"; aiohttp {shape.versions.get('aiohttp')} (>= 3.10): construct LiveKitAPI inside a running "

@@ -30,6 +30,7 @@ class Finding:
     message: str
     source: str = ""
     literal: str = ""  # a hard-coded secret, for the redactor; never shown
+    code: str = ""  # which of the rule's CODES ("api-not-importable"); "" for the rule's usual one
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,12 +182,13 @@ class ModuleFacts:
     def lines(self) -> list[str]:
         return self.source.lines
 
-    def finding(self, rule: str, node: ast.stmt | ast.expr, message: str, literal: str = "") -> Finding:
-        """A finding of `rule` at `node`, with its source line (a secret's literal masked there)."""
+    def finding(self, rule: str, node: ast.stmt | ast.expr, message: str, literal: str = "", code: str = "") -> Finding:
+        """A finding of `rule` at `node`, with its source line (a secret's literal masked there); `code`: which of
+        the rule's CODES, when not its usual one."""
         line = node.lineno
         source = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         if literal:  # adjacent literals ("ab" "cd") never appear whole in the line: mask the node's text
             raw = source.encode()  # ast columns count UTF-8 bytes
             end = node.end_col_offset if node.end_lineno == line and node.end_col_offset is not None else len(raw)
             source = (raw[:node.col_offset] + b"'***'" + raw[end:]).decode(errors="replace")
-        return Finding(rule, self.source.rel, line, node.col_offset + 1, message, source.strip(), literal)
+        return Finding(rule, self.source.rel, line, node.col_offset + 1, message, source.strip(), literal, code)

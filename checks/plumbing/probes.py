@@ -158,44 +158,6 @@ async def tls(ctx: Context, t: Target) -> Tls:
     return await ctx.amemo("net.tls", handshake)
 
 
-def accepts_tcp(host: str, port: int, timeout: float = 0.5) -> bool:
-    """Whether anything accepts a TCP connection there (blocking, for sync checks)."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def answers_like_livekit(host: str, port: int, timeout: float = 0.5) -> bool:
-    """GET / answered by "200 OK" with body "OK" and /rtc/validate asking for a token: the signalling port.
-
-    Blocking and small on purpose: used to tell a server's ports apart (ICE/TCP, TURN, metrics).
-    """
-    def get(path: str) -> bytes:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            sock.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
-            data = b""
-            while chunk := sock.recv(4096):
-                data += chunk
-                if len(data) > 4096:
-                    break
-            return data
-
-    try:
-        root, validate = get("/"), get("/rtc/validate")
-    except OSError:
-        return False
-    return root.startswith(b"HTTP/1.") and b" 200 " in root.split(b"\r\n", 1)[0] and root.rstrip().endswith(b"OK") \
-        and b" 401 " in validate.split(b"\r\n", 1)[0]
-
-
-def signalling_port(host: str, ports: list[int], timeout: float = 0.5) -> int | None:
-    """Which of a server's listening ports is its HTTP/WebSocket (signalling) port, if any."""
-    return next((p for p in ports if answers_like_livekit(host, p, timeout)), None)
-
-
 async def speaks_tls(host: str, port: int, timeout: float) -> bool:
     """Whether a TLS handshake completes on the port (certificate not judged: only "is this TLS?")."""
     import asyncio

@@ -35,9 +35,13 @@ def test_doctor_points_at_the_lines_of_the_broken_endpoint(run_doctor):
         "LK301": "fail", "LK302": "fail", "LK303": "pass", "LK304": "pass", "LK305": "warn", "LK306": "pass",
         "LK307": "pass", "LK308": "pass", "LK309": "pass", "LK310": "pass", "LK311": "pass", "LK312": "pass",
         "LK313": "pass", "LK314": "pass", "LK315": "pass"}
-    assert r["LK302"]["locations"] == [{"path": "main.py", "line": 16, "column": 5, "message": (
+    (never_awaited,) = r["LK302"]["findings"]
+    assert (never_awaited["code"], never_awaited["severity"]) == ("LK302.never-awaited", "fail")
+    assert never_awaited["locations"] == [{"path": "main.py", "line": 16, "column": 5, "message": (
         "LK302 room.create_room() returns a coroutine that is never awaited, so the call never happens "
         "(RuntimeWarning: coroutine ... was never awaited)")}]
+    assert [f["code"] for f in r["LK301"]["findings"]] == ["LK301.unknown-name"]
+    assert [(f["code"], f["severity"]) for f in r["LK305"]["findings"]] == [("LK305.never-closed", "warn")]
     assert r["LK302"]["summary"].startswith("1 finding: main.py:16 room.create_room() returns a coroutine")
 
 
@@ -47,7 +51,9 @@ def test_verdict_follows_the_app_interpreter(run_doctor, third_party_python):
     assert (official["LK301"]["status"], official["LK303"]["status"]) == ("fail", "pass")
     assert (third["LK301"]["status"], third["LK303"]["status"]) == ("pass", "fail")
     assert third["LK303"]["facts"]["sdk"] == "third-party synchronous livekit package"
-    assert [loc["line"] for loc in third["LK303"]["locations"]] == [10]
+    (awaited,) = third["LK303"]["findings"]
+    assert (awaited["code"], [loc["line"] for loc in awaited["locations"]]) == ("LK303.awaited-sync", [10])
+    assert {f["code"] for f in official["LK301"]["findings"]} == {"LK301.unknown-name"}
 
 
 def test_scan_command(run_doctor, tmp_path):
@@ -109,8 +115,9 @@ def test_scan_json_and_sarif(run_doctor, tmp_path):
     as_json = run_doctor("scan", str(tmp_path), "--format", "json", "--no-cache", env=clean_env(VIRTUAL_ENV=""))
     data = json.loads(as_json.stdout)
     assert as_json.returncode == 1
-    assert [(f["rule"], f["line"], f["severity"]) for f in data["findings"]] == [
-        ("LK308", 3, "warn"), ("LK304", 4, "fail"), ("LK305", 4, "warn")]
+    assert [(f["code"], f["line"], f["severity"]) for f in data["findings"]] == [
+        ("LK308.hardcoded-secret", 3, "warn"), ("LK304.client-outside-coroutine", 4, "fail"),
+        ("LK305.never-closed", 4, "warn")]
     assert data["findings"][0]["source"] == "LIVEKIT_API_SECRET = '***'"
     sarif = run_doctor("scan", str(tmp_path), "--format", "sarif", "--no-cache", "--fail-on", "warn",
                        env=clean_env(VIRTUAL_ENV=""))

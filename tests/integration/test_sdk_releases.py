@@ -23,11 +23,15 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 pytestmark = pytest.mark.sdk_venvs
 
 
+SDK_VENVS = ["none", "api-0.1.0", "api-0.1.1", "api-0.2.0", "api-0.8", "api-1.0", "api-newest", "rtc-only",
+             "third-party", "third-party+api", "protocol-mismatch"]  # the agents' venvs are other tests'
+
+
 @pytest.fixture(scope="session")
 def venvs() -> dict[str, Path]:
-    """Every release venv, built in parallel on first use and cached under ~/.cache/livekit-doctor."""
+    """Every release venv these tests use, built in parallel on first use and cached under ~/.cache/livekit-doctor."""
     try:
-        return ensure_all()
+        return ensure_all(SDK_VENVS)
     except (VenvBuildError, OSError) as exc:
         if IN_CI:
             pytest.fail(f"could not build the SDK virtualenvs: {exc}")
@@ -55,10 +59,16 @@ def statuses(results: dict) -> dict[str, str]:
     return {cid: r.status.value for cid, r in results.items()}
 
 
+def codes(results: dict) -> dict[str, list[str]]:
+    """Each check's finding codes (as the check returns them; the runner prefixes its ID), where it has some."""
+    return {cid: [f.code for f in r.findings] for cid, r in results.items() if r.findings}
+
+
 def test_api_0_1_0_is_installed_but_does_not_import(venvs, tmp_path):
     shape, results = inspect(venvs["api-0.1.0"], tmp_path)
     assert (shape.family, shape.api_importable, shape.versions["livekit-api"]) == ("official", False, "0.1.0")
     assert statuses(results) == {"LK101": "fail", "LK102": "skip", "LK103": "skip", "LK104": "warn"}
+    assert codes(results) == {"LK101": ["import-fails"], "LK104": ["predates-livekitapi"]}
     assert results["LK101"].summary == (
         "livekit-api 0.1.0 is installed but `import livekit.api` fails: ValueError: mutable default "
         "<class 'list'> for field can_publish_sources is not allowed: use default_factory")
@@ -69,6 +79,7 @@ def test_api_0_1_1_has_room_service_only(venvs, tmp_path):
     shape, results = inspect(venvs["api-0.1.1"], tmp_path)
     assert {n for n, present in shape.names.items() if present} == {"RoomService", "AccessToken", "VideoGrants"}
     assert statuses(results) == {"LK101": "pass", "LK102": "warn", "LK103": "pass", "LK104": "warn"}
+    assert codes(results) == {"LK102": ["no-livekitapi"], "LK104": ["predates-livekitapi"]}
     assert results["LK102"].summary == ("livekit-api 0.1.1 has no LiveKitAPI (added in 0.2.0): only RoomService, "
                                         "AccessToken, VideoGrants")
     assert shape.methods["room.create_room"] == "async" and "LiveKitAPI.aclose" not in shape.methods
@@ -89,6 +100,7 @@ def test_official_releases_with_livekitapi(venvs, tmp_path, name, version, extra
     old_timeout = name == "api-0.2.0"  # LiveKitAPI(timeout=60) as an int: aiohttp >= 3.9 raises ValueError
     assert statuses(results) == {"LK101": "pass", "LK102": "pass", "LK103": "pass",
                                  "LK104": "fail" if old_timeout else "pass"}
+    assert codes(results) == ({"LK104": ["aiohttp-rejects-timeout"]} if old_timeout else {})
     if old_timeout:
         assert shape.api_timeout_default == "int"
         assert results["LK104"].summary.startswith("livekit-api 0.2.0 passes LiveKitAPI's timeout to aiohttp as a "
@@ -118,6 +130,7 @@ def test_no_livekit_at_all(venvs, tmp_path):
     shape, results = inspect(venvs["none"], tmp_path)
     assert (shape.family, shape.winner, shape.methods) == ("none", None, {})
     assert statuses(results) == {"LK101": "fail", "LK102": "skip", "LK103": "skip", "LK104": "skip"}
+    assert codes(results) == {"LK101": ["not-installed"]}
     assert results["LK101"].summary == f"no LiveKit package is installed in {venvs['none']}"
     assert results["LK101"].fix.startswith(f"Install the official server SDK: `{venvs['none']} -m pip install livekit-api`")
 
@@ -126,6 +139,7 @@ def test_rtc_package_only(venvs, tmp_path):
     shape, results = inspect(venvs["rtc-only"], tmp_path)
     assert (shape.family, shape.rtc, shape.api_importable) == ("rtc-only", True, False)
     assert statuses(results) == {"LK101": "fail", "LK102": "skip", "LK103": "skip", "LK104": "pass"}
+    assert codes(results) == {"LK101": ["rtc-only"]}
     assert "`from livekit import api` fails (cannot import name 'api' from 'livekit')" in results["LK101"].summary
 
 
@@ -135,6 +149,7 @@ def test_third_party_stand_in_alone(venvs, tmp_path):
     assert shape.livekit_file.endswith("site-packages/livekit/__init__.py")
     assert {n for n, p in shape.names.items() if p} == {"RoomServiceClient", "AccessToken", "VideoGrant"}
     assert statuses(results) == {"LK101": "warn", "LK102": "warn", "LK103": "pass", "LK104": "skip"}
+    assert codes(results) == {"LK101": ["third-party-only"], "LK102": ["third-party-package"]}
     assert results["LK103"].summary == ("RoomServiceClient.create_room is synchronous (do not await; call it off "
                                         "the event loop); AccessToken.to_jwt is synchronous (do not await)")
     assert {shape.methods[f"RoomServiceClient.{m}"] for m in ("create_room", "list_rooms", "delete_room")} == {"sync"}
@@ -146,6 +161,7 @@ def test_third_party_stand_in_with_livekit_api(venvs, tmp_path):
     # same site-packages: the regular livekit/__init__.py wins `import livekit`, but livekit/api/ is still inside it
     assert (shape.api_importable, shape.shadowed) == (True, [])
     assert statuses(results) == {"LK101": "pass", "LK102": "fail", "LK103": "warn", "LK104": "pass"}
+    assert codes(results) == {"LK102": ["both-families"], "LK103": ["mixed-conventions"]}
     assert results["LK102"].summary.startswith(
         "both SDK families are installed: `from livekit import ...` resolves to the third-party synchronous "
         "package (livekit-server-sdk-python, ")
@@ -159,6 +175,7 @@ def test_third_party_hides_livekit_api_from_another_sys_path_entry(venvs, tmp_pa
     assert (shape.family, shape.winner, shape.api_importable, shape.shadowed) == (
         "both", "third-party-sync", False, ["api", "protocol"])
     assert statuses(results) == {"LK101": "fail", "LK102": "fail", "LK103": "warn", "LK104": "pass"}
+    assert codes(results) == {"LK101": ["shadowed"], "LK102": ["both-families"], "LK103": ["mixed-conventions"]}
     assert results["LK102"].summary.endswith(
         "; livekit.api is hidden: ModuleNotFoundError: No module named 'livekit.api'")
     assert results["LK101"].fix.startswith(f"`livekit` resolves to {shape.livekit_file}, which hides the installed package")
@@ -167,6 +184,8 @@ def test_third_party_hides_livekit_api_from_another_sys_path_entry(venvs, tmp_pa
 def test_protocol_older_than_livekit_api_requires(venvs, tmp_path):
     shape, results = inspect(venvs["protocol-mismatch"], tmp_path)
     assert statuses(results) == {"LK101": "fail", "LK102": "skip", "LK103": "skip", "LK104": "fail"}
+    assert codes(results) == {"LK101": ["requirements-not-met"], "LK104": ["requirements-not-met"]}
+    assert results["LK101"].findings[0].caused_by == ("LK104.requirements-not-met",)
     assert results["LK104"].summary == "livekit-api 1.2.2 requires livekit-protocol<2.0.0,>=1.1.27, installed 1.1.17"
     assert results["LK101"].summary.startswith("livekit-api 1.2.2 is installed but `import livekit.api` fails: ImportError")
     assert results["LK101"].fix.startswith("Its requirements are not met (see LK104)")
@@ -177,6 +196,7 @@ def test_project_livekit_module_shadows_the_installed_sdk(venvs, tmp_path):
     shape, results = inspect(venvs["api-newest"], tmp_path)
     assert (shape.livekit_file, shape.shadowed) == (str(tmp_path / "livekit.py"), ["api", "protocol"])
     assert statuses(results) == {"LK101": "fail", "LK102": "fail", "LK103": "skip", "LK104": "pass"}
+    assert codes(results) == {"LK101": ["shadowed"], "LK102": ["shadowed-by-file"]}
     assert results["LK102"].summary == (f"`livekit` resolves to {tmp_path / 'livekit.py'}, which shadows the installed "
                                         "LiveKit packages (livekit.api, livekit.protocol)")
 
@@ -197,6 +217,18 @@ def test_cli_third_party_exit_code_and_text(venvs, run_doctor):
     assert proc.stdout.startswith("FAIL  LK102  SDK import shape: both SDK families are installed")
 
 
+def test_cli_json_names_the_codes_and_the_cause_of_the_consequence(venvs, run_doctor):
+    """Both families installed: LK103's mixed conventions follow from LK102's finding, the diagnosis's root."""
+    proc = run_doctor("--select", "LK102,LK103", "--python", str(venvs["third-party+api"]), "--format", "json",
+                      env=env_without_venv())
+    doc = json.loads(proc.stdout)
+    found = {f["code"]: f for r in doc["results"] for f in r["findings"]}
+    assert set(found) == {"LK102.both-families", "LK103.mixed-conventions"}
+    assert found["LK103.mixed-conventions"]["caused_by"] == ["LK102.both-families"]
+    assert [(c["code"], c["consequences"]) for c in doc["diagnosis"]["root_causes"]] == [
+        ("LK102.both-families", ["LK103.mixed-conventions"])]
+
+
 def test_interpreter_from_virtual_env_then_project_venv(venvs, run_doctor, tmp_path):
     newest = venvs["api-newest"].parent.parent
     env = dict(env_without_venv(), VIRTUAL_ENV=str(venvs["third-party"].parent.parent))
@@ -209,3 +241,16 @@ def test_interpreter_from_virtual_env_then_project_venv(venvs, run_doctor, tmp_p
     facts = json.loads(proc.stdout)["results"][0]["facts"]["sdk"]
     assert (facts["family"], facts["interpreter"], facts["interpreter_reason"]) == (
         "official", str(tmp_path / ".venv" / "bin" / "python"), f".venv in the project directory {tmp_path}")
+
+
+def test_code_that_imports_livekit_api_follows_from_the_install(venvs, run_doctor):
+    """Only the rtc package installed: LK301's `livekit.api cannot be imported` is LK101's consequence."""
+    project = Path(__file__).resolve().parents[1] / "fixtures" / "codescan" / "correct_lazy"
+    proc = run_doctor("--select", "LK101,LK301", "--python", str(venvs["rtc-only"]), "--project", str(project),
+                      "--format", "json", "--no-cache", env=env_without_venv())
+    doc = json.loads(proc.stdout)
+    found = {f["code"]: f for r in doc["results"] for f in r["findings"]}
+    assert set(found) == {"LK101.rtc-only", "LK301.api-not-importable"}
+    assert found["LK301.api-not-importable"]["caused_by"] == ["LK101.rtc-only"]
+    assert [(c["code"], c["consequences"]) for c in doc["diagnosis"]["root_causes"]] == [
+        ("LK101.rtc-only", ["LK301.api-not-importable"])]

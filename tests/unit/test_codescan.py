@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from livekit_doctor.checks.code import CHECKS, rule_result
 from livekit_doctor.checks.codescan.files import parse, python_files
 from livekit_doctor.checks.codescan.knowledge import Knowledge
+from livekit_doctor.checks.codescan.rules import RULES
 from livekit_doctor.checks.codescan.scan import scan
+from livekit_doctor.result import Severity
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "codescan"
 OFFICIAL = Knowledge(family="official", names={"LiveKitAPI": True, "RoomServiceClient": False, "VideoGrant": False,
@@ -66,6 +69,38 @@ def test_each_rule_on_its_fixture(rule, expected):
     lines = [f.line for f in report.findings if f.rule == rule and f.path == f"{rule.lower()}.py"]
     assert lines == expected
     assert not [f for f in report.findings if f.rule == rule and f.path != f"{rule.lower()}.py"]
+
+
+@pytest.mark.parametrize("project, knowledge", [("rules", OFFICIAL), ("patterns", OFFICIAL), ("correct_lazy", RTC_ONLY),
+                                                ("third_party", THIRD_PARTY)])
+def test_every_finding_has_a_code_its_rule_declares(project, knowledge):
+    report = scan(FIXTURES / project, knowledge)
+    assert report.findings
+    assert all(RULES[f.rule].code_of(f) in dict(RULES[f.rule].codes) for f in report.findings)
+
+
+def test_a_rule_check_has_one_finding_per_code_each_with_its_places():
+    report = scan(FIXTURES / "rules", OFFICIAL)
+    result = rule_result(RULES["LK308"], report)
+    assert [(f.code, f.severity, [(loc.path, loc.line) for loc in f.locations]) for f in result.findings] == [
+        ("hardcoded-secret", Severity.WARN, [("lk308.py", 5), ("lk308.py", 7)]),
+        ("hardcoded-key", Severity.WARN, [("lk308.py", 5), ("lk308.py", 7)])]
+    assert [f.fix for f in result.findings] == [RULES["LK308"].fix, RULES["LK308"].fix_of("hardcoded-key")]
+    assert "Rotate" in result.findings[0].fix and "LIVEKIT_API_KEY" in result.findings[1].fix
+    assert result.summary.startswith("4 findings: lk308.py:5 hard-coded API ")
+    assert all(loc.message.startswith("LK308 hard-coded API ") for loc in result.locations)
+    (never_awaited,) = rule_result(RULES["LK302"], report).findings
+    assert (never_awaited.code, never_awaited.severity, len(never_awaited.locations)) == ("never-awaited", Severity.FAIL, 4)
+    assert never_awaited.message.startswith("4 findings: lk302.py:9 room.create_room() returns a coroutine")
+    assert rule_result(RULES["LK302"], scan(FIXTURES / "correct_lazy", OFFICIAL)).findings == ()
+
+
+def test_livekit_api_that_does_not_import_is_explained_by_the_sdk_check():
+    (finding,) = rule_result(RULES["LK301"], scan(FIXTURES / "correct_lazy", RTC_ONLY)).findings
+    assert finding.code == "api-not-importable"
+    declared = {c.name: c for c in next(chk for chk in CHECKS if chk.id == "LK301").codes}
+    assert "LK101.rtc-only" in declared["api-not-importable"].explained_by
+    assert declared["unknown-name"].explained_by == ()  # wrong code, whatever is installed
 
 
 def test_secret_literals_are_kept_for_the_redactor_only():

@@ -154,6 +154,8 @@ def test_json_and_sarif_say_what_the_text_says():
     report = scan(PATTERNS / "misuse", OFFICIAL)
     data = json.loads(as_json(report))
     assert [(f["rule"], f["path"], f["line"]) for f in data["findings"]] == found(PATTERNS / "misuse")
+    assert {f["code"] for f in data["findings"] if f["rule"] == "LK305"} == {"LK305.never-closed",
+                                                                             "LK305.not-closed-on-every-path"}
     assert (data["files"], data["analysed"], data["sdk"]) == (10, 10, "livekit-api (async)")
     assert all("Lm4Np6Qr8St0" not in f["source"] for f in data["findings"])
     sarif = json.loads(as_sarif(report, "0.1.0"))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 from pathlib import Path
 
 import pytest
 
+from livekit_doctor.check import markdown_section
 from livekit_doctor.checks.codescan import rules as rules_package
 from livekit_doctor.checks.codescan.analysis import analyze, suppressed
 from livekit_doctor.checks.codescan.files import parse
@@ -41,8 +43,13 @@ def test_rule_is_a_documented_unit_with_a_fixture(rule_id):
     assert module.__name__.rsplit(".", 1)[1].startswith(f"{rule_id.lower()}_")
     assert module.__doc__ and module.__doc__.startswith(f"{rule_id}: ")  # says why the rule exists
     assert rule.severity in ("fail", "warn") and rule.title and rule.fix
+    assert rule.codes and all(name and meaning for name, meaning in rule.codes)  # kebab-case, with what it means
+    assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", name) for name, _ in rule.codes)
+    assert {c for c, _ in rule.explained_by} <= {name for name, _ in rule.codes}
     page = ROOT / "docs" / "checks" / f"{rule_id}.md"
     assert page.read_text().splitlines()[0] == f"# {rule_id}: {rule.title}"
+    section = markdown_section(page.read_text(), "Finding codes")
+    assert re.findall(r"^\| `(LK3\d\d\.[a-z-]+)` \|", section, re.M) == [f"{rule_id}.{name}" for name, _ in rule.codes]
     assert [f.rule for f in rule.check(facts_of(FIXTURES / "rules" / f"{rule_id.lower()}.py"), OFFICIAL)]
 
 
@@ -54,7 +61,8 @@ def test_a_new_rule_module_is_all_it_takes(tmp_path, monkeypatch):
     (package / "lk399_sleep_in_def.py").write_text(
         '"""LK399: asyncio.sleep() in a plain def never sleeps."""\n'
         'from livekit_doctor.checks.codescan.kinds import Kind\n'
-        'ID, TITLE, SEVERITY, FIX = "LK399", "Sleep in a plain def", "warn", "Use time.sleep()."\n\n\n'
+        'ID, TITLE, SEVERITY, FIX = "LK399", "Sleep in a plain def", "warn", "Use time.sleep()."\n'
+        'CODES = {"sleep-in-def": "asyncio.sleep() in a plain def never sleeps"}\n\n\n'
         'def check(facts, sdk):\n'
         '    for call in facts.calls:\n'
         '        if call.context == "def" and call.func == Kind("func", "asyncio.sleep"):\n'
@@ -62,6 +70,7 @@ def test_a_new_rule_module_is_all_it_takes(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     found = discover([str(package)], "more_rules")
     assert list(found) == ["LK399"] and found["LK399"].severity == "warn"
+    assert found["LK399"].codes == (("sleep-in-def", "asyncio.sleep() in a plain def never sleeps"),)
     (tmp_path / "app.py").write_text("import asyncio\n\n\ndef wait():\n    asyncio.sleep(1)\n")
     assert [(f.rule, f.line, f.col) for f in found["LK399"].check(facts_of(tmp_path / "app.py"), OFFICIAL)] == [
         ("LK399", 5, 5)]

@@ -147,3 +147,65 @@ def test_failed_probe_makes_every_check_an_error():
     results = _run_checks(SdkShape.failure("the SDK probe exited with code 3 in /py: no error output", "/py", "--python"))
     assert {cid: r.status for cid, r in results.items()} == {cid: Status.ERROR for cid in ("LK101", "LK102", "LK103", "LK104")}
     assert results["LK101"].summary == "could not inspect the SDK: the SDK probe exited with code 3 in /py: no error output"
+    assert "point --python at the interpreter that runs the app" in results["LK101"].details
+
+
+def codes(results: dict) -> dict[str, list[str]]:
+    return {cid: [f.code for f in r.findings] for cid, r in results.items()}
+
+
+THIRD = dict(top_file=f"{SITE}/livekit/__init__.py", names=("RoomServiceClient",), sources={"RoomServiceClient": "livekit"})
+
+
+@pytest.mark.parametrize("data, expected", [
+    (probe_data(api=True, names=("LiveKitAPI",), versions={"livekit-api": "1.2.2"},
+                methods={"room.create_room": "async"}), {}),
+    (probe_data(), {"LK101": ["not-installed"]}),
+    (probe_data(rtc=True, versions={"livekit": "1.2.1"}), {"LK101": ["rtc-only"]}),
+    (probe_data(**THIRD), {"LK101": ["third-party-only"], "LK102": ["third-party-package"]}),
+    (dict(probe_data(**THIRD, methods={"room.create_room": "async", "RoomServiceClient.create_room": "sync"}),
+          imports={"api": {"ok": True, "error": None}}, versions={"livekit-api": "1.2.2"}),
+     {"LK102": ["both-families"], "LK103": ["mixed-conventions"]}),
+    (probe_data(top_file="/app/livekit.py", versions={"livekit-api": "1.2.2"},
+                candidates=[{"path": "/app/livekit.py", "kind": "module"},
+                            {"path": f"{SITE}/livekit", "kind": "namespace", "subpackages": ["api"]}]),
+     {"LK101": ["shadowed"], "LK102": ["shadowed-by-file"]}),
+    (probe_data(versions={"livekit-api": "1.2.2", "livekit-protocol": "1.1.17"},
+                requires={"livekit-api": ["livekit-protocol>=1.1.27"]}),
+     {"LK101": ["requirements-not-met"], "LK104": ["requirements-not-met"]}),
+    (probe_data(versions={"livekit-api": "0.1.0"}), {"LK101": ["import-fails"], "LK104": ["predates-livekitapi"]}),
+    (probe_data(api=True, names=("RoomService",), versions={"livekit-api": "0.1.1"}),
+     {"LK102": ["no-livekitapi"], "LK104": ["predates-livekitapi"]}),
+    (dict(probe_data(api=True, names=("LiveKitAPI",), versions={"livekit-api": "0.2.0", "aiohttp": "3.10.0"}),
+          api_timeout_default="int"), {"LK104": ["aiohttp-rejects-timeout"]}),
+], ids=["official", "none", "rtc-only", "third-party", "both", "shadowed", "requirements", "0.1.0", "0.1.1", "clash"])
+def test_each_judgement_has_its_declared_code(data, expected):
+    results = _run_checks(SdkShape.from_probe(data, "/py", "--python"))
+    assert {cid: found for cid, found in codes(results).items() if found} == expected
+    declared = {c.id: {k.name for k in c.codes} for c in sdk.CHECKS}
+    assert all(code in declared[cid] for cid, found in expected.items() for code in found)
+
+
+def test_a_broken_requirement_is_named_as_the_cause_of_the_failed_import():
+    data = probe_data(versions={"livekit-api": "1.2.2", "livekit-protocol": "1.1.17"},
+                      requires={"livekit-api": ["livekit-protocol>=1.1.27"]})
+    results = _run_checks(SdkShape.from_probe(data, "/py", "--python"))
+    (lk101,), (lk104,) = results["LK101"].findings, results["LK104"].findings
+    assert lk101.caused_by == ("LK104.requirements-not-met",)
+    assert lk104.evidence == ("livekit-api 1.2.2 requires livekit-protocol>=1.1.27, installed 1.1.17",)
+
+
+def documented_codes(check_id: str) -> list[str]:
+    """The codes in the table of the page's "## Finding codes" section, in order."""
+    import re
+
+    from livekit_doctor.check import markdown_section
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "checks" / f"{check_id}.md"
+    return re.findall(r"^\| `(LK\d{3}\.[a-z-]+)` \|", markdown_section(page.read_text(encoding="utf-8"), "Finding codes"),
+                      re.M)
+
+
+@pytest.mark.parametrize("chk", sdk.CHECKS, ids=lambda c: c.id)
+def test_each_page_lists_the_declared_codes(chk):
+    assert documented_codes(chk.id) == [f"{chk.id}.{c.name}" for c in chk.codes]

@@ -50,7 +50,7 @@ def test_ws_url_without_port_means_port_80_to_every_check(tmp_path, unused_tcp_p
                                                  "net_timeout": 1.0}, env={"HOME": str(tmp_path)})
     assert target(ctx).port == 80
     assert credentials.server_url.func(ctx).facts["port"] is None  # none written: the default applies
-    assert environment.servers.func(ctx).facts["expected_port"] == 80
+    assert asyncio.run(environment.servers.func(ctx)).facts["expected_port"] == 80
     result = asyncio.run(reachability.tcp_check.func(ctx))
     assert result.facts["port"] == 80
 
@@ -58,7 +58,7 @@ def test_ws_url_without_port_means_port_80_to_every_check(tmp_path, unused_tcp_p
 def test_lk004_reads_the_port_from_dotenv(tmp_path):
     (tmp_path / ".env").write_text("LIVEKIT_URL=ws://127.0.0.1:17880\nLIVEKIT_API_KEY=k\nLIVEKIT_API_SECRET=s\n")
     ctx = Context(project_dir=tmp_path, options={}, env={"HOME": str(tmp_path)})
-    assert environment.servers.func(ctx).facts["expected_port"] == 17880
+    assert asyncio.run(environment.servers.func(ctx)).facts["expected_port"] == 17880
 
 
 def test_no_plumbing_module_shadows_the_standard_library():

@@ -25,6 +25,19 @@ TITLE = "Names the installed SDK does not have"
 SEVERITY = "fail"
 FIX = ("Import what the installed SDK provides: `from livekit import api` then `api.LiveKitAPI`, "
        "`api.AccessToken().with_grants(api.VideoGrants(...))`; RoomServiceClient is the Node/Go name.")
+CODES = {
+    "unknown-name": "a name, class or method the installed SDK does not have (ImportError or AttributeError)",
+    "no-such-module": "a `livekit.<x>` module no installed distribution provides (ModuleNotFoundError)",
+    "api-not-importable": "the code imports livekit.api, which does not import in the app's interpreter",
+}
+FIXES = {
+    "no-such-module": "Import only modules an installed distribution provides: install the one meant (livekit-agents "
+                      "for livekit.agents, livekit-api for livekit.api), or correct the module's name.",
+    "api-not-importable": "Install the official server SDK in the app's interpreter (`python -m pip install "
+                          "livekit-api`, see LK101), or write the code for the SDK that is installed.",
+}
+EXPLAINED_BY = {"api-not-importable": ("LK101.not-installed", "LK101.rtc-only", "LK101.third-party-only",
+                                       "LK101.shadowed", "LK101.requirements-not-met", "LK101.import-fails")}
 
 CHECKED_REFERENCES = {*NEVER_IN_LIVEKIT_API, "RoomService"}  # `api.<name>` judged beyond imports (by the probe)
 BETTER = {"RoomServiceClient": "LiveKitAPI (its .room service)", "VideoGrant": "VideoGrants",
@@ -72,13 +85,14 @@ def _subpackage(facts: ModuleFacts, sdk: Knowledge, node: ast.stmt, module: str)
     first = module.split(".")[1]
     if first not in ("api", "rtc") and not sdk.has_subpackage(first):
         yield facts.finding(ID, node, f"`{module}` does not exist here: no installed distribution provides "
-                                      f"livekit.{first} (ModuleNotFoundError)")
+                                      f"livekit.{first} (ModuleNotFoundError)", code="no-such-module")
 
 
 def _api_import(facts: ModuleFacts, sdk: Knowledge, node: ast.stmt) -> Iterator[Finding]:
     if not sdk.api_importable:
         why = WHY_NO_API.get(sdk.family, "livekit.api does not import")
-        yield facts.finding(ID, node, f"`livekit.api` cannot be imported here: {why} (pip install livekit-api)")
+        yield facts.finding(ID, node, f"`livekit.api` cannot be imported here: {why} (pip install livekit-api)",
+                            code="api-not-importable")
 
 
 def _top_level_name(facts: ModuleFacts, sdk: Knowledge, node: ast.stmt, name: str) -> Iterator[Finding]:

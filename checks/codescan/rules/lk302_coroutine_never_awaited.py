@@ -18,6 +18,7 @@ ID = "LK302"
 TITLE = "Coroutine never awaited"
 SEVERITY = "fail"
 FIX = "`await` the call (inside `async def`), or hand it to asyncio.create_task/gather."
+CODES = {"never-awaited": "a coroutine of the SDK made and never awaited: the call never happens"}
 
 
 def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:

@@ -22,6 +22,7 @@ TITLE = "Awaiting something synchronous"
 SEVERITY = "fail"
 FIX = ("Remove the `await`: AccessToken's builder and to_jwt(), TokenVerifier.verify(), "
        "WebhookReceiver.receive() and the synchronous package's methods return plain values.")
+CODES = {"awaited-sync": "`await` on a synchronous call's result: TypeError"}
 
 
 def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:

@@ -21,6 +21,7 @@ TITLE = "LiveKitAPI constructed outside a coroutine"
 SEVERITY = "fail"
 FIX = ("Create LiveKitAPI lazily inside async code (first use in an async function) or in the web "
        "framework's lifespan/startup hook; with aiohttp >= 3.10 it raises 'no running event loop' otherwise.")
+CODES = {"client-outside-coroutine": "LiveKitAPI() created where no event loop runs"}
 WHERE = {"module": "at module level (import time)", "class": "in a class body"}
 
 

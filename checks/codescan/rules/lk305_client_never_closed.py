@@ -21,6 +21,13 @@ TITLE = "LiveKitAPI never closed"
 SEVERITY = "warn"
 FIX = ("Use `async with api.LiveKitAPI() as lkapi:`, or `await lkapi.aclose()` in a `finally:` / on shutdown "
        "(otherwise aiohttp logs 'Unclosed client session').")
+CODES = {
+    "never-closed": "a LiveKitAPI that nothing closes: 'Unclosed client session'",
+    "not-closed-on-every-path": "a LiveKitAPI closed, but not when its function returns, raises or is interrupted "
+                                "by a raising await before the aclose()",
+}
+FIXES = {"not-closed-on-every-path": "Use `async with api.LiveKitAPI() as lkapi:`, or move `await lkapi.aclose()` "
+                                    "into a `finally:` block so that every path closes it."}
 HELD = {"local": "`{name}`", "self": "`self.{name}`", "module": "the module-level `{name}`"}
 
 
@@ -35,8 +42,10 @@ def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:
         elif life.early_exit is not None:
             yield facts.finding(ID, life.node, f"this LiveKitAPI is not closed when the function leaves early: "
                                                f"line {life.early_exit} returns or raises before the aclose() "
-                                               f"(use `async with` or close it in `finally:`)")
+                                               f"(use `async with` or close it in `finally:`)",
+                                code="not-closed-on-every-path")
         elif life.raising is not None:
             yield facts.finding(ID, life.node, f"this LiveKitAPI is not closed when line {life.raising} raises "
                                                f"(a refused request raises TwirpError): the aclose() after it is "
-                                               f"skipped (use `async with` or close it in `finally:`)")
+                                               f"skipped (use `async with` or close it in `finally:`)",
+                                code="not-closed-on-every-path")

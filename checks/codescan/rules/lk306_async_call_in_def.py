@@ -17,6 +17,7 @@ ID = "LK306"
 TITLE = "Async SDK call from a plain def"
 SEVERITY = "fail"
 FIX = "Make the function `async def` (FastAPI/Starlette/aiohttp endpoints can be async) and await the call."
+CODES = {"async-call-in-def": "an async SDK call in a plain def, where it cannot be awaited: it never runs"}
 HANDED_ON = ("awaited", "scheduled", "returned")
 
 

@@ -19,6 +19,7 @@ TITLE = "asyncio.run where a loop is already running"
 SEVERITY = "fail"
 FIX = ("Inside `async def`, await the coroutine instead of asyncio.run()/run_until_complete(), which "
        "raise 'cannot be called from a running event loop'.")
+CODES = {"run-inside-loop": "asyncio.run()/run_until_complete() inside async def: RuntimeError"}
 
 
 def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:

@@ -21,6 +21,12 @@ TITLE = "Hard-coded API key or secret"
 SEVERITY = "warn"
 FIX = ("Read credentials from the environment (LIVEKIT_API_KEY / LIVEKIT_API_SECRET); LiveKitAPI() and "
        "AccessToken() do so when called without them. Rotate a secret that was committed.")
+CODES = {
+    "hardcoded-secret": "an API secret written in the source (rotate it)",
+    "hardcoded-key": "an API key written in the source",
+}
+FIXES = {"hardcoded-key": "Read the key from the environment (LIVEKIT_API_KEY); LiveKitAPI() and AccessToken() do so "
+                         "when called without it."}
 DEV_LITERALS = {"devkey", "secret"}  # the `livekit-server --dev` credentials, public anyway
 # Placeholder words count at a word's edge ("your-secret", "sk_xxxx", "REPLACE_ME"): inside a random
 # secret ("...dxXX7J...", "...TodoQ...") they are chance, and judging it a placeholder would print it.
@@ -41,4 +47,4 @@ def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:
                 or len(set(value)) < 4:
             continue
         yield facts.finding(ID, credential.node, f"hard-coded API {credential.what} {credential.where}",
-                            literal=value if credential.what == "secret" else "")
+                            literal=value if credential.what == "secret" else "", code=f"hardcoded-{credential.what}")

@@ -22,6 +22,7 @@ TITLE = "Credentials passed in the wrong order"
 SEVERITY = "fail"
 FIX = ("Pass them by keyword: `api.LiveKitAPI(url=..., api_key=..., api_secret=...)`, "
        "`api.AccessToken(api_key=..., api_secret=...)`.")
+CODES = {"argument-order": "URL, key and secret given in the wrong positions"}
 ORDER = {"LiveKitAPI": ("url", "key", "secret"), "AccessToken": ("key", "secret")}
 URL_SCHEMES = ("http://", "https://", "ws://", "wss://")
 

@@ -20,6 +20,7 @@ ID = "LK310"
 TITLE = "Join token without an identity"
 SEVERITY = "fail"
 FIX = "Add `.with_identity(user_id)` to the builder before `.to_jwt()`: every participant needs one."
+CODES = {"token-without-identity": "a join token built without an identity: to_jwt() raises ValueError"}
 TO_JWT = Kind("method", "AccessToken.to_jwt")
 
 

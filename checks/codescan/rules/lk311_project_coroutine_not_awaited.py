@@ -18,6 +18,7 @@ ID = "LK311"
 TITLE = "Project coroutine wrapping the SDK not awaited"
 SEVERITY = "fail"
 FIX = "`await` the call (or hand it to asyncio.create_task/gather); in a plain def, make the caller async."
+CODES = {"wrapper-not-awaited": "the project's own async SDK wrapper called without await: nothing runs"}
 
 
 def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:

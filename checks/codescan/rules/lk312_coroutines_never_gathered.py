@@ -17,6 +17,7 @@ ID = "LK312"
 TITLE = "Coroutines collected and never gathered"
 SEVERITY = "fail"
 FIX = "Run them: `await asyncio.gather(*tasks)` once the list is complete."
+CODES = {"never-gathered": "coroutines collected in a list that nothing awaits: none of the calls runs"}
 
 
 def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:

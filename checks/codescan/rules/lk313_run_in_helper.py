@@ -17,6 +17,7 @@ ID = "LK313"
 TITLE = "Helper running its own event loop, called from async code"
 SEVERITY = "fail"
 FIX = "Make the helper `async def` and await it from async code; keep asyncio.run() for the program's entry point."
+CODES = {"run-in-helper": "a helper running its own event loop, called from async code: RuntimeError"}
 
 
 def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:

@@ -22,6 +22,7 @@ TITLE = "LiveKitAPI reused across event loops"
 SEVERITY = "fail"
 FIX = ("Create and close the client inside the coroutine that asyncio.run() runs (`async with api.LiveKitAPI() "
        "as lk:`), or run one long-lived loop for the whole program.")
+CODES = {"client-across-loops": "a cached LiveKitAPI reused by later asyncio.run() loops: 'Event loop is closed'"}
 
 
 def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:

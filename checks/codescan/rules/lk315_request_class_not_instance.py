@@ -17,6 +17,7 @@ ID = "LK315"
 TITLE = "Request class passed instead of a request"
 SEVERITY = "fail"
 FIX = "Call the class to make the request: `api.ListRoomsRequest()`, `api.CreateRoomRequest(name=...)`."
+CODES = {"request-class": "a request class passed where a request object is expected: TypeError"}
 
 
 def check(facts: ModuleFacts, sdk: Knowledge) -> Iterator[Finding]:
