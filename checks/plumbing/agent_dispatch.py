@@ -58,6 +58,7 @@ class AgentRun:
     latencies_ms: list[float] = field(default_factory=list)
     turns: int = 0
     answer_problem: str | None = None
+    answer_cause: str | None = None  # agent_turns: NO_AUDIO_TRACK, LEFT_WHILE_LISTENING, NO_ANSWER
     setup_error: str | None = None
     first_dispatch_lost: bool = False  # a local worker of that name took no job at first, then the second one
     local_workers: list[dict[str, Any]] = field(default_factory=list)  # what answered on /worker here, if asked

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from livekit_doctor.checks.plumbing.agent_dispatch import AgentRun
 
 ANSWER_WAIT = 5.0  # s from the end of an utterance to the agent's voice
+# why a turn got no answer (AgentRun.answer_cause)
+NO_AUDIO_TRACK, LEFT_WHILE_LISTENING, NO_ANSWER = "no audio track", "left while listening", "no answer"
 QUIET_S = 0.25  # agent silence that ends its reply (or its greeting) before the next utterance
 QUIET_CAP = 3.0  # s the doctor waits for a talking agent to pause before it speaks anyway
 SUBSCRIBE_WAIT = 3.0  # s for the agent to subscribe to the doctor's microphone
@@ -156,6 +158,7 @@ async def talk(room: Any, agent: Any, run: "AgentRun", turns: int, left: "asynci
 
     track = await _agent_audio(room, agent)
     if track is None:
+        run.answer_cause = NO_AUDIO_TRACK
         run.answer_problem = f"the agent publishes no audio track the doctor could subscribe to ({', '.join(run.tracks)})"
         return
     ear = Ear()
@@ -172,9 +175,11 @@ async def talk(room: Any, agent: Any, run: "AgentRun", turns: int, left: "asynci
             if heard in done:
                 run.latencies_ms.append(round((heard.result() - ended) * 1000, 1))
             elif left in done:
+                run.answer_cause = LEFT_WHILE_LISTENING
                 run.answer_problem = f"the agent left the room during turn {run.turns} (it crashed or ended the session)"
                 return
             else:
+                run.answer_cause = NO_ANSWER
                 run.answer_problem = (f"no audio above the energy gate from the agent within {ANSWER_WAIT:g} s after "
                                       f"utterance {run.turns} ended")
                 return

@@ -36,6 +36,8 @@ class AppAgentRun:
     token_agents: list[str]  # names in the app's token's roomConfig.agents
     identity_used: str = ""  # the app token's identity: the doctor's own participant
     dispatches: list[dict[str, Any]] = field(default_factory=list)  # as the server lists them
+    dispatches_read: bool = False  # the server answered ListDispatch at least once
+    read_error: str | None = None  # its last refusal, in its words
     cause: str | None = None  # None: an agent joined
     detail: str = ""
     identity: str | None = None  # the agent participant that joined
@@ -104,9 +106,11 @@ async def _wait(api: "lkapi.LiveKitAPI", room: Any, run: AppAgentRun, answered_a
         seen = time.monotonic()
         try:
             listed = await asyncio.wait_for(api.agent_dispatch.list_dispatch(run.room), step)
-            run.dispatches = _dispatch_facts(listed, lk)
-        except (asyncio.TimeoutError, lk.TwirpError):
+            run.dispatches, run.dispatches_read = _dispatch_facts(listed, lk), True
+        except asyncio.TimeoutError:
             pass
+        except lk.TwirpError as exc:  # the doctor's key refused: what the app dispatched cannot be known
+            run.read_error = f"ListDispatch: HTTP {exc.status} {exc.code}: {exc.message}"
         agent = _agent_in(room, run)
         if agent is not None:
             run.identity = agent.identity
