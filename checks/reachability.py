@@ -54,7 +54,7 @@ CONNECT_CAUSES = {
 
 
 @check("LK402", "TCP connect", area="reachability", needs=("LK401",), timeout=15, codes=(
-    code("refused", "nothing listens on the URL's port"),
+    code("refused", "nothing listens on the URL's port", explained_by=("LK004.no-server-on-port",)),
     code("timeout", "connecting times out: packets to the port are dropped"),
     code("unreachable", "no route to the server's address"),
     code("some-addresses-refused", "one of the host's addresses refuses while another connects (clients fall back "

@@ -203,12 +203,12 @@ def build_cli(reg: Registry, product: Product = PRODUCT) -> click.Group:
     @click.argument("check_id")
     def explain(check_id: str) -> None:
         """Show the documentation page of a check, with its finding codes and their causal links."""
-        from livekit_doctor.links import codes_section
+        from livekit_doctor.links import links_section
 
         chk = reg.checks.get(check_id.split(".", 1)[0].upper())  # a finding code (LK205.wrong-secret) shows its check
         if chk is None:
             raise click.UsageError(f"unknown check ID: {check_id} (see '{product.prog} list')")
-        click.echo(chk.explain().rstrip() + "\n\n" + codes_section(chk, reg.checks.values()))
+        click.echo(chk.explain().rstrip() + "\n\n" + links_section(chk, reg.checks.values()))
 
     @cli.command("report", params=[format_option(), output_option(), verbose_option()])
     @click.argument("file", type=click.File("rb"))

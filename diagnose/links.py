@@ -24,10 +24,11 @@ def explains(checks: Iterable[Check]) -> dict[str, list[str]]:
     return out
 
 
-def codes_section(chk: Check, checks: Iterable[Check]) -> str:
-    """`explain ID`'s list of the check's finding codes, each with what can explain it and what it explains."""
+def links_section(chk: Check, checks: Iterable[Check]) -> str:
+    """`explain ID`'s list of the check's finding codes, each with what can explain it and what it explains
+    (the page's own "Finding codes" table says what each means and its fix)."""
     back = explains(checks)
-    lines = ["## Finding codes", ""]
+    lines = ["## Causal links", ""]
     for declared in chk.codes:
         full = f"{chk.id}.{declared.name}"
         lines.append(f"- `{full}`: {declared.meaning}")

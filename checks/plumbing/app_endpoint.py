@@ -110,7 +110,10 @@ async def another_callers_identity(ctx: Context, first_room: str | None) -> str 
 
 
 async def _delete_room(ctx: Context, room: str) -> None:
-    """Best effort: the second caller's room goes (a missing one, or a key without roomCreate, is left)."""
+    """Best effort: the second caller's room goes. An agent the app dispatched to it may join after the
+    deletion and bring the room back (a join creates it): then it is deleted again, for up to 2 s."""
+    import asyncio
+
     from livekit_doctor.checks.plumbing.server_api import twirp
     from livekit_doctor.checks.plumbing.settings import livekit_settings
     from livekit_doctor.checks.plumbing.target import target
@@ -119,9 +122,18 @@ async def _delete_room(ctx: Context, room: str) -> None:
     s, t = livekit_settings(ctx), target(ctx)
     if t is None or not (s.api_key and s.api_secret):
         return
+    token = mint(s.api_key, s.api_secret, identity="livekit-doctor", video=admin_grants(room))
     try:
         async with await client_session(ctx) as session:
-            await twirp(session, t.http_base, mint(s.api_key, s.api_secret, identity="livekit-doctor",
-                                                   video=admin_grants(room)), "DeleteRoom", {"room": room})
+            _, listed = await twirp(session, t.http_base, token, "ListDispatch", {"room": room},
+                                    service="AgentDispatchService")
+            await twirp(session, t.http_base, token, "DeleteRoom", {"room": room})
+            if '"agent_name"' not in listed and '"agentName"' not in listed:
+                return
+            for _ in range(8):
+                await asyncio.sleep(0.25)
+                _, rooms = await twirp(session, t.http_base, token, "ListRooms", {"names": [room]})
+                if room in rooms:
+                    await twirp(session, t.http_base, token, "DeleteRoom", {"room": room})
     except Exception:  # cleanup must never turn into the check's failure
         pass
