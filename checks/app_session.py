@@ -18,7 +18,7 @@ from livekit_doctor.checks.plumbing.app_endpoint import (DEFAULT_PAYLOAD, ROOM_F
 from livekit_doctor.checks.plumbing.http_client import client_session
 from livekit_doctor.checks.plumbing.server_api import Refusal, classify, quoted, validate
 from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.target import UrlError, parse_url
+from livekit_doctor.checks.plumbing.target import UrlError, parse_url, same_server
 from livekit_doctor.checks.plumbing.tokens import inspect_token
 from livekit_doctor.checks.plumbing.causes import UNREACHABLE
 from livekit_doctor.plugin import (Context, Finding, Result, Severity, check, code, failed, finding, import_off_loop,
@@ -81,7 +81,8 @@ TOKEN_CODES = tuple(code(r.value, f"the server refuses the app's token: {r.value
     code("token-problem", "the app's token has a problem the server will meet (claims, grants, key)"),
     code("room-mismatch", "the token grants another room than the one the app returns"),
     code("url-mismatch", "the app hands out another server URL than this setup's LIVEKIT_URL"),
-    code("server-unreachable", "the server the app's token is for cannot be reached", explained_by=UNREACHABLE),
+    code("server-unreachable", "the server the app's token is for cannot be reached",
+         explained_by=(*UNREACHABLE, "LK502.url-mismatch")),
     code("shared-identity", "two different callers get the same identity: each join evicts the previous one"),
     code("cannot-publish", "the token forbids publishing (canPublish false, or no microphone source): the caller "
                            "is never heard"),
@@ -229,7 +230,7 @@ def _token_findings(info: Any, facts: dict[str, Any], app_url: str | None, own_u
                              "prepared (and its agent)",
                              fix="Mint the token for the room the app created and returns: "
                                  "VideoGrants(room_join=True, room=<that room's name>)."))
-    if app_url and own_url and parse_url(app_url).http_base != _http_base_or_none(own_url):
+    if app_url and own_url and not same_server(app_url, own_url):
         found.append(finding("url-mismatch", Severity.FAIL, f"the app hands out {app_url} but this setup's "
                              f"LIVEKIT_URL is {own_url}",
                              fix="Return the URL clients should use: the server's LIVEKIT_URL (wss:// in production)."))
@@ -270,13 +271,6 @@ async def app_token_joins(ctx: Context) -> Result:
         except Exception:  # never connected
             pass
     return passed(f"joined room {joined!r} at {url} with the app's token and left")
-
-
-def _http_base_or_none(url: str) -> str | None:
-    try:
-        return parse_url(url).http_base
-    except UrlError:
-        return None
 
 
 class JsonObject(click.ParamType):

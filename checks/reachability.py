@@ -54,7 +54,8 @@ CONNECT_CAUSES = {
 
 
 @check("LK402", "TCP connect", area="reachability", needs=("LK401",), timeout=15, codes=(
-    code("refused", "nothing listens on the URL's port", explained_by=("LK004.no-server-on-port",)),
+    code("refused", "nothing listens on the URL's port",
+         explained_by=("LK004.no-server-on-port", "LK004.not-signalling-port")),
     code("timeout", "connecting times out: packets to the port are dropped"),
     code("unreachable", "no route to the server's address"),
     code("some-addresses-refused", "one of the host's addresses refuses while another connects (clients fall back "
@@ -112,13 +113,17 @@ async def tls_check(ctx: Context) -> Result:
 
 
 @check("LK404", "HTTP: a LiveKit server answers", area="reachability", needs=("LK402",), timeout=15, codes=(
-    code("no-answer", "the port accepts connections but no HTTP answer comes (a stopped or hung server)"),
-    code("not-http", "something on the port does not speak HTTP"),
+    code("no-answer", "the port accepts connections but no HTTP answer comes (a stopped or hung server)",
+         explained_by=("LK004.not-signalling-port",)),
+    code("not-http", "something on the port does not speak HTTP", explained_by=("LK004.not-signalling-port",)),
     code("tls-port", "the port speaks TLS but the URL says ws:// or http://"),
     code("partial-proxy", "GET / answers OK but /rtc/validate does not ask for a token: a proxy forwards only some "
                           "paths"),
     code("not-ready", "the LiveKit node answers 406 Not Ready"),
-    code("not-livekit", "something other than a LiveKit server answers"),
+    code("not-livekit", "something other than a LiveKit server answers",
+         explained_by=("LK004.not-signalling-port",)),
+    code("path-not-served", "the URL has a path and the server does not answer the SDKs' /rtc under it",
+         explained_by=("LK202.path",)),
 ))
 async def http_check(ctx: Context) -> Result:
     """GET / must answer 200 "OK"; 406 means not ready; anything else is not LiveKit."""
@@ -145,6 +150,10 @@ async def http_check(ctx: Context) -> Result:
             # forwards only / answers 404 there
             async with session.get(f"{t.http_base}/rtc/validate", allow_redirects=False) as resp:
                 validate_status = resp.status
+            path_status = None
+            if t.path.strip("/"):  # the SDKs append /rtc to the whole URL: ask where they will
+                async with session.get(f"{t.http_base}/{t.path.strip('/')}/rtc/validate", allow_redirects=False) as resp:
+                    path_status = resp.status
     except asyncio.TimeoutError:
         return failed(f"no HTTP answer within {timeout:g} s: the port accepts connections but nothing answers",
                       code="no-answer",
@@ -160,6 +169,12 @@ async def http_check(ctx: Context) -> Result:
     if status == 400 and "plain http request was sent to https port" in body.lower():  # nginx's own words
         return _tls_port(t, facts)
     shown = " ".join(body.split())[:80]
+    if status == 200 and body.strip() == "OK" and validate_status == 401 and path_status not in (None, 401):
+        return failed(f"the SDKs join at {t.scheme}://{t.host}:{t.port}/{t.path.strip('/')}/rtc, and the server answers "
+                      f"HTTP {path_status} there (401, asking for a token, at /rtc/validate): nothing strips the path "
+                      f"{t.path}", facts=facts, code="path-not-served",
+                      fix=f"Remove the path from LIVEKIT_URL ({t.scheme}://{t.host}:{t.port}), or serve the server "
+                          f"behind a proxy that strips {t.path}.")
     if status == 200 and body.strip() == "OK" and validate_status == 401:
         return passed(f"GET / -> 200 OK, /rtc/validate asks for a token; first byte in {first_byte:.1f} ms", facts=facts)
     if status == 200 and body.strip() == "OK":

@@ -263,17 +263,20 @@ async def _not_the_network(ctx: Context, api: "lkapi.LiveKitAPI", room_name: str
 
 
 def _through_proxy(ctx: Context, what: str) -> tuple[str, str, str] | None:
-    """A failed session with a proxy variable that applies to the server: the rtc SDK connects through it
+    """A failed session with the proxy variable the rtc SDK follows for this scheme: it connects through it
     (the doctor's own HTTP and signalling checks do not), so that variable is what to fix."""
     t = target(ctx)
-    found = proxy_variable(ctx.env, t.host, t.scheme) if t is not None else None
+    found = proxy_variable(ctx.env, t.scheme) if t is not None else None
     if found is None:
         return None
     name, proxy = found
-    return ("proxy-variable", f"{what}; {name} is set (a proxy at {proxy}) and NO_PROXY does not exempt {t.host}: "
-            "the rtc SDK sends the session through that proxy",
-            f"Add {t.host} to NO_PROXY (e.g. NO_PROXY={','.join(dict.fromkeys((t.host, 'localhost', '127.0.0.1')))}) "
-            f"in the environment that runs the app and its clients, or unset {name} there.")
+    exempt = ctx.env.get("NO_PROXY") or ctx.env.get("no_proxy")
+    ignored = f" (NO_PROXY={exempt} does not change that: the rtc SDK ignores it)" if exempt else ""
+    return ("proxy-variable", f"{what}; {name} is set (a proxy at {proxy}): the rtc SDK sends the session through "
+            f"that proxy{ignored}",
+            f"Unset {name} in the environment that runs the app and the rtc SDK (`unset {name}`, and remove it from "
+            "the service's environment), or make that proxy forward WebSocket connections to the server: the livekit "
+            "rtc SDK does not honour NO_PROXY.")
 
 
 MEDIA_SHAPES = ("LK406.no-candidates", "LK406.unreachable-addresses", "LK705.advertised-unreachable",
@@ -285,7 +288,7 @@ MEDIA_SHAPES = ("LK406.no-candidates", "LK406.unreachable-addresses", "LK705.adv
            code("media-blocked", "signalling works but media does not connect: the UDP port or range and ICE/TCP are "
                                  "blocked between here and the server, or no TURN", explained_by=MEDIA_SHAPES),
            code("proxy-variable", "the session fails and the proxy variable the rtc SDK follows for the URL's scheme "
-                                  "(HTTP_PROXY for ws://, HTTPS_PROXY for wss://) applies to the server's host"),
+                                  "is set (HTTP_PROXY for ws://, HTTPS_PROXY for wss://; it ignores NO_PROXY)"),
            code("server-gone", "the server went away (killed, stopped, restarted) during the session"),
            code("starved", "this machine was starved of CPU during the session", explained_by=("LK002.cpu-starved",)),
            code("session-failed", "a step before media failed (the room, the token, the SDK's connect)",

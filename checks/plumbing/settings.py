@@ -153,7 +153,8 @@ def resolve(ctx: Context) -> LiveKitSettings:
         for name, value in values.items():
             label = {"flags": f"--{name.replace('_', '-')}", "env": f"env {FIELDS[name]}"}.get(layer, layer)
             candidates.setdefault(name, []).append((label, value))
-    if not candidates and local_dev_server_listening():
+    if not candidates and not problems and local_dev_server_listening():  # a source that exists but is unread is
+        # the user's configuration: the dev defaults never stand in for it
         candidates = {name: [(DEV_SOURCE, value)] for name, value in DEV_DEFAULTS.items()}
     for _, secret in candidates.get("api_secret", []):  # losing values are secrets too
         if secret != DEV_DEFAULTS["api_secret"]:  # the public dev secret would blank the word everywhere

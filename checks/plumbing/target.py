@@ -66,6 +66,29 @@ class Target:
         return host_kind(self.host)
 
 
+def same_server(a: str, b: str) -> bool:
+    """Two URLs that reach the same server: the same TLS-ness and port, and hosts that are equal or resolve to a
+    common address (localhost and 127.0.0.1 are one server; a URL that does not parse is no server)."""
+    import socket
+
+    try:
+        x, y = parse_url(a), parse_url(b)
+    except UrlError:
+        return False
+    if (x.tls, x.port) != (y.tls, y.port):
+        return False
+    if x.host.lower() == y.host.lower():
+        return True
+
+    def addresses(host: str) -> set[str]:
+        try:
+            return {info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+        except (socket.gaierror, UnicodeError):
+            return set()
+
+    return bool(addresses(x.host) & addresses(y.host))
+
+
 def parse_url(url: str) -> Target:
     """The target of a LiveKit URL (surrounding whitespace ignored); UrlError says what is wrong."""
     try:
@@ -139,24 +162,21 @@ def ssl_context(ctx: Context) -> "ssl.SSLContext":
 
 
 # The variables the rtc SDK (livekit 1.x) honours, by the URL's scheme: seen against server v1.13.5, a
-# ws:// session goes through HTTP_PROXY while HTTPS_PROXY and ALL_PROXY leave it alone.
+# ws:// session goes through HTTP_PROXY while HTTPS_PROXY and ALL_PROXY leave it alone, and NO_PROXY
+# (or no_proxy: "127.0.0.1", "localhost,127.0.0.1", even "*") changes nothing.
 PROXY_VARIABLES = {"ws": ("HTTP_PROXY", "http_proxy"), "http": ("HTTP_PROXY", "http_proxy"),
                    "wss": ("HTTPS_PROXY", "https_proxy"), "https": ("HTTPS_PROXY", "https_proxy")}
 
 
-def proxy_variable(env: Mapping[str, str], host: str, scheme: str) -> tuple[str, str] | None:
-    """(variable name, the proxy's host:port) of the proxy variable the rtc SDK follows for `scheme` when
-    NO_PROXY does not exempt `host`; None when none applies. The proxy's user and password are never returned."""
+def proxy_variable(env: Mapping[str, str], scheme: str) -> tuple[str, str] | None:
+    """(variable name, the proxy's host:port) of the proxy variable the rtc SDK follows for `scheme`; None
+    when none is set. The proxy's user and password are never returned."""
     from urllib.parse import urlsplit
-    from urllib.request import proxy_bypass_environment
 
-    no_proxy = env.get("NO_PROXY") or env.get("no_proxy") or ""
     for name in PROXY_VARIABLES.get(scheme, ()):
         value = env.get(name, "").strip()
         if not value:
             continue
-        if no_proxy and proxy_bypass_environment(host, {"no": no_proxy}):
-            return None
         parts = urlsplit(value if "://" in value else f"http://{value}")
         try:
             where = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
