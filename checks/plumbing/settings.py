@@ -40,11 +40,15 @@ class LiveKitSettings:
 
     @property
     def conflicts(self) -> list[tuple[str, str, str]]:
-        """(field, winning source, overridden source) for each lower source with a different value."""
+        """(field, winning source, overridden source) for each lower source with a different value (two URLs
+        that reach the same server are one value)."""
+        from livekit_doctor.checks.plumbing.target import same_server
+
         out = []
         for name, found in self.candidates.items():
             winner_source, winner = found[0]
-            out += [(name, winner_source, source) for source, value in found[1:] if value != winner]
+            out += [(name, winner_source, source) for source, value in found[1:] if value != winner
+                    and not (name == "url" and same_server(value, winner))]  # localhost and 127.0.0.1: one server
         return out
 
 

@@ -94,7 +94,7 @@ class Setup:
 
     def other_server(self, **kw: Any) -> LiveKitServer:
         """A server of the case's own (other keys or config), stopped when the case ends."""
-        return self.stack.enter_context(LiveKitServer(self.server.binary, **kw).start())
+        return self.stack.enter_context(LiveKitServer(self.server.binary, **kw))  # entering starts it
 
     def python(self, venv: str) -> str:
         try:
@@ -244,9 +244,8 @@ BROKEN = [
              f"# cl\xe9s de d\xe9mo\nLIVEKIT_URL={s.server.url}\nLIVEKIT_API_KEY={s.server.api_key}\n".encode("cp1252"))
              and ["--project", str(s.project)])),
     Case("lk CLI config names a default project it does not define", "LK201.source-unreadable", ("file",),
-         lambda s: ((s.project / "home" / ".livekit").mkdir(parents=True) or
-                    (s.project / "home" / ".livekit" / "cli-config.yaml").write_text(
-                        "default_project: prod\nprojects:\n  - name: dev\n    url: ws://127.0.0.1:7880\n") or
+         lambda s: (s.write("home/.livekit/cli-config.yaml",
+                            "default_project: prod\nprojects:\n  - name: dev\n    url: ws://127.0.0.1:7880\n") and
                     {**no_livekit_env(s), "HOME": str(s.project / "home")}, [])),
     Case("exported key overrides a correct .env", "LK205.override-refused", ("unset LIVEKIT_API_KEY", ".env"),
          lambda s: (s.dotenv() or s.env(LIVEKIT_API_KEY=OTHER_KEY), ["--project", str(s.project)])),
