@@ -11,12 +11,12 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from livekit_doctor.checks.plumbing import agent_verdicts as av
-from livekit_doctor.checks.plumbing.agent_code import agent_code, agent_to_test
-from livekit_doctor.checks.plumbing.agent_import import agent_probe
-from livekit_doctor.checks.plumbing.agent_workers import LocalWorker
-from livekit_doctor.checks.plumbing.interpreter import PROBE_TIMEOUT
-from livekit_doctor.checks.plumbing.options import DEFAULT_AGENT_TURNS, agent_options, python_option
+from livekit_doctor.checks.plumbing.agents import agent_verdicts as av
+from livekit_doctor.checks.plumbing.agents.agent_code import agent_code, agent_to_test
+from livekit_doctor.checks.plumbing.agents.agent_import import agent_probe
+from livekit_doctor.checks.plumbing.agents.agent_workers import LocalWorker
+from livekit_doctor.checks.plumbing.sdk.interpreter import PROBE_TIMEOUT
+from livekit_doctor.checks.plumbing.config.options import DEFAULT_AGENT_TURNS, agent_options, python_option
 from livekit_doctor.plugin import (Context, Finding, Location, Result, Severity, check, code, failed, finding,
                                    import_off_loop, judged, passed, skipped, warned)
 
@@ -40,7 +40,7 @@ AGENT_UNRUNNABLE = ("LK601.not-installed", "LK601.import-fails", "LK601.plugin-i
 ))
 async def agent_sdk(ctx: Context) -> Result:
     """livekit-agents installed and importable where the app runs, its pins met, its plugins importable."""
-    from livekit_doctor.checks.plumbing.sdk_shape import installed_sdk, requirement_problems
+    from livekit_doctor.checks.plumbing.sdk.sdk_shape import installed_sdk, requirement_problems
 
     shape, code = await installed_sdk(ctx), await agent_code(ctx)
     if not shape.ok:
@@ -178,8 +178,8 @@ def _turns(ctx: Context) -> int:
 ))
 async def agent_join(ctx: Context) -> Result:
     """Dispatch the agent to a fresh doctor- room, read its job from the server, wait for it to join and publish."""
-    from livekit_doctor.checks.plumbing import agent_dispatch as ad
-    from livekit_doctor.checks.plumbing.target import target
+    from livekit_doctor.checks.plumbing.agents import agent_dispatch as ad
+    from livekit_doctor.checks.plumbing.config.target import target
 
     code = await agent_code(ctx)
     name = agent_to_test(ctx, code)
@@ -202,7 +202,7 @@ async def agent_join(ctx: Context) -> Result:
                                f"{run.setup_error}", evidence=[run.setup_error],
                                fix="See LK405 (signalling) and LK501 (media) for the cause."), *notes], facts=facts)
     if run.cause == ad.NO_JOB:
-        from livekit_doctor.checks.plumbing.agent_workers import local_workers
+        from livekit_doctor.checks.plumbing.agents.agent_workers import local_workers
 
         workers = [LocalWorker(**w) for w in run.local_workers] or \
             await local_workers(w.port for w in code.workers if w.port)
@@ -253,9 +253,9 @@ BUSY_WORKER = ("LK603.first-dispatch-lost", STARVED)  # the worker was at its lo
 ))
 async def agent_answers(ctx: Context) -> Result:
     """Voice-to-voice latency: the end of the doctor's utterance to the agent's first audio with energy."""
-    from livekit_doctor.checks.plumbing import agent_dispatch as ad
-    from livekit_doctor.checks.plumbing import agent_turns as at
-    from livekit_doctor.checks.plumbing.speech import percentile
+    from livekit_doctor.checks.plumbing.agents import agent_dispatch as ad
+    from livekit_doctor.checks.plumbing.agents import agent_turns as at
+    from livekit_doctor.checks.plumbing.media.speech import percentile
 
     turns = _turns(ctx)
     if turns == 0:
@@ -322,11 +322,11 @@ async def app_agent_joins(ctx: Context) -> Result:
     """The agent the app's endpoint asked for joins the room it made (the session a caller gets)."""
     import json
 
-    from livekit_doctor.checks.plumbing import app_agent as aa
-    from livekit_doctor.checks.plumbing.app_endpoint import (PLACEHOLDER_AGENT, ROOM_FIELDS, TOKEN_FIELDS, URL_FIELDS,
+    from livekit_doctor.checks.plumbing.agents import app_agent as aa
+    from livekit_doctor.checks.plumbing.app.app_endpoint import (PLACEHOLDER_AGENT, ROOM_FIELDS, TOKEN_FIELDS, URL_FIELDS,
                                                             call_endpoint, find_field)
-    from livekit_doctor.checks.plumbing.settings import livekit_settings
-    from livekit_doctor.checks.plumbing.tokens import inspect_token
+    from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+    from livekit_doctor.checks.plumbing.server.tokens import inspect_token
 
     try:
         await import_off_loop("livekit.api", "livekit.rtc")
@@ -363,8 +363,8 @@ async def app_agent_joins(ctx: Context) -> Result:
     if run.cause == aa.NOTHING:
         main = av.nothing_dispatched(run, room, expected, left, aa.DISPATCH_WAIT)
     elif run.cause == aa.NO_JOB:
-        from livekit_doctor.checks.plumbing.agent_workers import local_workers
-        from livekit_doctor.checks.plumbing.target import target
+        from livekit_doctor.checks.plumbing.agents.agent_workers import local_workers
+        from livekit_doctor.checks.plumbing.config.target import target
 
         workers = await local_workers(w.port for w in code.workers if w.port)
         facts["local_workers"] = [vars(w) for w in workers]

@@ -13,14 +13,14 @@ from typing import Any
 
 import click
 
-from livekit_doctor.checks.plumbing.app_endpoint import (DEFAULT_PAYLOAD, ROOM_FIELDS, TOKEN_FIELDS, URL_FIELDS,
+from livekit_doctor.checks.plumbing.app.app_endpoint import (DEFAULT_PAYLOAD, ROOM_FIELDS, TOKEN_FIELDS, URL_FIELDS,
                                                         another_callers_identity, call_endpoint, find_field)
-from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.server_api import Refusal, classify, quoted, validate
-from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.target import UrlError, parse_url, same_server
-from livekit_doctor.checks.plumbing.tokens import inspect_token
-from livekit_doctor.checks.plumbing.causes import UNREACHABLE
+from livekit_doctor.checks.plumbing.network.http_client import client_session
+from livekit_doctor.checks.plumbing.server.server_api import Refusal, classify, quoted, validate
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+from livekit_doctor.checks.plumbing.config.target import UrlError, parse_url, same_server
+from livekit_doctor.checks.plumbing.server.tokens import inspect_token
+from livekit_doctor.checks.plumbing.network.causes import UNREACHABLE
 from livekit_doctor.plugin import (Context, Finding, Result, Severity, check, code, failed, finding, import_off_loop,
                                    judged, passed, shorten, skipped)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from livekit_doctor.checks.codescan.rules import RULES, Rule
-from livekit_doctor.checks.plumbing.options import exclude_option
+from livekit_doctor.checks.plumbing.config.options import exclude_option
 from livekit_doctor.plugin import (Check, Context, Location, Result, Severity, check, code, finding, in_daemon_thread,
                                    judged, passed)
 
@@ -28,7 +28,7 @@ async def code_scan(ctx: Context) -> "ScanReport":
 
     from livekit_doctor.checks.codescan.knowledge import Knowledge
     from livekit_doctor.checks.codescan.scan import scan
-    from livekit_doctor.checks.plumbing.sdk_shape import installed_sdk
+    from livekit_doctor.checks.plumbing.sdk.sdk_shape import installed_sdk
 
     cache = ctx.cache_dir / "scan-results" if ctx.cache_dir else None
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import socket
 
-from livekit_doctor.checks.plumbing.options import settings_options
-from livekit_doctor.checks.plumbing.settings import (DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings,
+from livekit_doctor.checks.plumbing.config.options import settings_options
+from livekit_doctor.checks.plumbing.config.settings import (DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings,
                                                     other_readers)
-from livekit_doctor.checks.plumbing.target import UrlError, host_kind, parse_url, target
+from livekit_doctor.checks.plumbing.config.target import UrlError, host_kind, parse_url, target
 from livekit_doctor.plugin import Context, Result, Severity, check, code, failed, finding, judged, shorten, skipped
 
 SCHEMES = {

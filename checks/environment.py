@@ -8,11 +8,11 @@ import sys
 from importlib import metadata
 from typing import TYPE_CHECKING
 
-from livekit_doctor.checks.plumbing.target import Target, target
+from livekit_doctor.checks.plumbing.config.target import Target, target
 from livekit_doctor.plugin import Context, Result, Severity, check, code, finding, judged, passed, warned
 
 if TYPE_CHECKING:
-    from livekit_doctor.checks.plumbing.local_servers import Welcome
+    from livekit_doctor.checks.plumbing.processes.local_servers import Welcome
 
 LIVEKIT_DISTRIBUTIONS = ("livekit", "livekit-api", "livekit-protocol", "livekit-agents", "aiohttp", "protobuf", "PyJWT")
 LOW_MEMORY_BYTES = 512 * 1024 * 1024
@@ -134,7 +134,7 @@ def _checked(welcome: Welcome) -> str:
 async def servers(ctx: Context) -> Result:
     """LiveKit server processes on this machine and the TCP ports they listen on; when the URL misses them,
     the other servers' signalling ports, offered only once they are seen to accept the configured credentials."""
-    from livekit_doctor.checks.plumbing import local_servers as here  # asyncio, psutil: not for `--help`
+    from livekit_doctor.checks.plumbing.processes import local_servers as here  # asyncio, psutil: not for `--help`
 
     t = target(ctx)  # the resolved URL (flags, env, .env, lk config, dev defaults): the port the app uses
     local = t is not None and t.host_kind == "loopback"
@@ -159,7 +159,7 @@ async def servers(ctx: Context) -> Result:
 
 async def _not_signalling_port(ctx: Context, t: Target, owner: dict, facts: dict[str, object]) -> Result:
     http = owner["signalling_port"]
-    from livekit_doctor.checks.plumbing.local_servers import welcomes
+    from livekit_doctor.checks.plumbing.processes.local_servers import welcomes
 
     welcome = (await welcomes(ctx, t.host, [http]))[http]
     facts["signalling_port"] = http
@@ -184,7 +184,7 @@ async def _no_server_on_port(ctx: Context, t: Target, procs: list[dict], describ
                              facts: dict[str, object]) -> Result:
     """Nothing on the URL's port: the other servers' signalling ports, each asked whether it takes these credentials;
     only one that does is offered as the fix, the others are leads with what is known about them."""
-    from livekit_doctor.checks.plumbing.local_servers import welcomes
+    from livekit_doctor.checks.plumbing.processes.local_servers import welcomes
 
     running = [p for p in procs if p["signalling_port"] is not None and p["status"] != "stopped"]
     heard = await welcomes(ctx, t.host, [p["signalling_port"] for p in running])

@@ -1,7 +1,7 @@
 """LK701-LK705: the network paths a client may need: TURN relay, ICE/TCP, which path it takes, reconnects,
 and the addresses the server advertises for media.
 
-Each path is proven with the rtc SDK held to that path (plumbing/rtc_path.py), in parallel with the
+Each path is proven with the rtc SDK held to that path (plumbing/media/rtc_path.py), in parallel with the
 media round-trip (LK501). A server that offers no TURN or no ICE/TCP is not tested for it (`skip`,
 saying so); whether that matters for clients elsewhere is LK406's judgement (a public URL without
 TURN warns there), so a healthy local development server is never red here.
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from livekit_doctor.checks.plumbing.ice_path import reach_tcp
-from livekit_doctor.checks.plumbing.rtc_path import PRIVATE_CA_UNSEEN, private_ca_unseen
-from livekit_doctor.checks.plumbing.signal_join import Join, signal_join
-from livekit_doctor.checks.plumbing.target import host_kind, net_timeout, target
-from livekit_doctor.checks.plumbing.turn_probe import parse_turn_url
+from livekit_doctor.checks.plumbing.network.ice_path import reach_tcp
+from livekit_doctor.checks.plumbing.media.rtc_path import PRIVATE_CA_UNSEEN, private_ca_unseen
+from livekit_doctor.checks.plumbing.server.signal_join import Join, signal_join
+from livekit_doctor.checks.plumbing.config.target import host_kind, net_timeout, target
+from livekit_doctor.checks.plumbing.network.turn_probe import parse_turn_url
 from livekit_doctor.plugin import Context, Result, Status, check, code, failed, import_off_loop, passed, skipped, warned
 
 NO_RTC = "the livekit rtc SDK is not installed: pip install 'livekit-doctor[rtc]'"
@@ -86,12 +86,12 @@ async def relay_check(ctx: Context) -> Result:
     peer = next(((c["address"], c["port"]) for c in j.candidates if c["protocol"] == "udp"), None)
     try:
         await import_off_loop("aioice.turn")
-        from livekit_doctor.checks.plumbing.turn_probe import allocate
+        from livekit_doctor.checks.plumbing.network.turn_probe import allocate
     except ImportError:
         allocate = None  # type: ignore[assignment]  # no allocation timing without aioice; media is still tested
     from livekit.rtc._proto import room_pb2
 
-    from livekit_doctor.checks.plumbing.rtc_path import connect_path
+    from livekit_doctor.checks.plumbing.media.rtc_path import connect_path
 
     async def one(turn: Any, user: str, cred: str) -> dict[str, Any]:
         # the rtc SDK trusts its built-in public CAs for TURN/TLS, not --ca-file: the probe uses the system's
@@ -151,7 +151,7 @@ async def tcp_check(ctx: Context) -> Result:
         return skipped(NO_RTC)
     import asyncio
 
-    from livekit_doctor.checks.plumbing.rtc_path import connect_path
+    from livekit_doctor.checks.plumbing.media.rtc_path import connect_path
 
     timeout = min(net_timeout(ctx), 2.0)
     out, *reach = await asyncio.gather(connect_path(ctx, "tcp", rtc.RoomOptions(), force_tcp=True),
@@ -221,7 +221,7 @@ async def reconnect_check(ctx: Context) -> Result:
     rtc = await _rtc()
     if rtc is None:
         return skipped(NO_RTC)
-    from livekit_doctor.checks.plumbing.rtc_path import resume_session
+    from livekit_doctor.checks.plumbing.media.rtc_path import resume_session
 
     out = await resume_session(ctx)
     if not out.ok:

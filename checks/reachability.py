@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.options import network_options
-from livekit_doctor.checks.plumbing.probes import TLS_KINDS, connect, dns, elapsed_ms, speaks_tls, tls
-from livekit_doctor.checks.plumbing.target import Target, host_kind, net_timeout, target
+from livekit_doctor.checks.plumbing.network.http_client import client_session
+from livekit_doctor.checks.plumbing.config.options import network_options
+from livekit_doctor.checks.plumbing.network.probes import TLS_KINDS, connect, dns, elapsed_ms, speaks_tls, tls
+from livekit_doctor.checks.plumbing.config.target import Target, host_kind, net_timeout, target
 from livekit_doctor.plugin import Context, Result, Severity, check, code, failed, finding, judged, passed, skipped
 
 CERT_WARN_DAYS = 14

@@ -1,6 +1,6 @@
 """LK101-LK104: which LiveKit server SDK the application's interpreter really imports, and how it is shaped.
 
-The facts come from the SDK probe run by the app's interpreter (plumbing/sdk_shape.py); these
+The facts come from the SDK probe run by the app's interpreter (plumbing/sdk/sdk_shape.py); these
 checks only judge them.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from livekit_doctor.checks.plumbing.interpreter import PROBE_TIMEOUT
-from livekit_doctor.checks.plumbing.options import python_option
-from livekit_doctor.checks.plumbing.sdk_shape import (
+from livekit_doctor.checks.plumbing.sdk.interpreter import PROBE_TIMEOUT
+from livekit_doctor.checks.plumbing.config.options import python_option
+from livekit_doctor.checks.plumbing.sdk.sdk_shape import (
     BOTH, LIVEKIT_DISTS, NAMES, NONE, RTC_ONLY, THIRD_PARTY, THIRD_PARTY_DIST, SdkShape, at_least,
     installed_sdk, known_bad_combinations, requirement_problems,
 )

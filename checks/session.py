@@ -16,15 +16,15 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.ice_path import selected_path
-from livekit_doctor.checks.plumbing.media_health import GONE_FIX, STARVED_FIX, LagMeter, server_gone
-from livekit_doctor.checks.plumbing.rtc_path import PRIVATE_CA_UNSEEN, private_ca_unseen
-from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.target import net_timeout, proxy_variable, target
-from livekit_doctor.checks.plumbing.causes import UNREACHABLE
-from livekit_doctor.checks.plumbing.tokens import join_grants, mint
-from livekit_doctor.checks.plumbing.tone import SAMPLE_RATE, TONE_HZ, estimate_frequency, rms, tone_frames
+from livekit_doctor.checks.plumbing.network.http_client import client_session
+from livekit_doctor.checks.plumbing.network.ice_path import selected_path
+from livekit_doctor.checks.plumbing.media.media_health import GONE_FIX, STARVED_FIX, LagMeter, server_gone
+from livekit_doctor.checks.plumbing.media.rtc_path import PRIVATE_CA_UNSEEN, private_ca_unseen
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+from livekit_doctor.checks.plumbing.config.target import net_timeout, proxy_variable, target
+from livekit_doctor.checks.plumbing.network.causes import UNREACHABLE
+from livekit_doctor.checks.plumbing.server.tokens import join_grants, mint
+from livekit_doctor.checks.plumbing.media.tone import SAMPLE_RATE, TONE_HZ, estimate_frequency, rms, tone_frames
 from livekit_doctor.plugin import Context, Result, Status, check, code, failed, import_off_loop, passed, skipped
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ async def media_blocked(ctx: Context, what: str) -> str:
     """What blocks media, port by port: the UDP ports ICE tried (no answer) and each ICE/TCP port probed now."""
     import asyncio
 
-    from livekit_doctor.checks.plumbing.ice_path import reach_tcp
+    from livekit_doctor.checks.plumbing.network.ice_path import reach_tcp
 
     transports = ctx.results.get("LK406")
     facts = transports.facts if transports is not None else {}

@@ -1,16 +1,16 @@
 """LK405-LK406: a real WebSocket join on /rtc, and the media transports the server offers.
 
-Both read the one join the wing makes per run (plumbing/signal_join.py).
+Both read the one join the wing makes per run (plumbing/server/signal_join.py).
 """
 
 from __future__ import annotations
 
-from livekit_doctor.checks.plumbing.probes import tls
-from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.signal_join import Join, signal_join
-from livekit_doctor.checks.plumbing.target import host_kind, target
-from livekit_doctor.checks.plumbing.server_api import Refusal
-from livekit_doctor.checks.plumbing.causes import UNREACHABLE
+from livekit_doctor.checks.plumbing.network.probes import tls
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+from livekit_doctor.checks.plumbing.server.signal_join import Join, signal_join
+from livekit_doctor.checks.plumbing.config.target import host_kind, target
+from livekit_doctor.checks.plumbing.server.server_api import Refusal
+from livekit_doctor.checks.plumbing.network.causes import UNREACHABLE
 from livekit_doctor.plugin import Context, Result, check, code, failed, passed, skipped, warned
 
 

@@ -1,6 +1,6 @@
 """LK204-LK206: tokens minted with the configured credentials, the server's verdict on them, and clocks.
 
-Tokens are minted here exactly as the SDKs mint them (plumbing/tokens.py) and asked of the server
+Tokens are minted here exactly as the SDKs mint them (plumbing/server/tokens.py) and asked of the server
 through the same HTTP client every check uses (--ca-file, --net-timeout).
 """
 
@@ -10,12 +10,12 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.server_api import Refusal, classify, list_rooms, quoted, validate
-from livekit_doctor.checks.plumbing.causes import UNREACHABLE
-from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.target import target
-from livekit_doctor.checks.plumbing.tokens import LEEWAY, admin_grants, inspect_token, join_grants, mint
+from livekit_doctor.checks.plumbing.network.http_client import client_session
+from livekit_doctor.checks.plumbing.server.server_api import Refusal, classify, list_rooms, quoted, validate
+from livekit_doctor.checks.plumbing.network.causes import UNREACHABLE
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+from livekit_doctor.checks.plumbing.config.target import target
+from livekit_doctor.checks.plumbing.server.tokens import LEEWAY, admin_grants, inspect_token, join_grants, mint
 from livekit_doctor.plugin import Context, Result, check, code, failed, passed, shorten, skipped, warned
 
 SKEW_WARN = 5.0  # seconds

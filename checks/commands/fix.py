@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from livekit_doctor.checks.plumbing.options import exclude_option, python_option
+from livekit_doctor.checks.plumbing.config.options import exclude_option, python_option
 from livekit_doctor.errors import UsageError
 from livekit_doctor.plugin import Sink, make_context
 from livekit_doctor.summary import EXIT_OK, EXIT_PROBLEMS

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from livekit_doctor.checks.plumbing.grants import (ServiceCall, capabilities, clip, grant_lines, not_asked,
+from livekit_doctor.checks.plumbing.server.grants import (ServiceCall, capabilities, clip, grant_lines, not_asked,
                                                    participant_lines, service_calls)
-from livekit_doctor.checks.plumbing.options import network_options, project_option, settings_options
-from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.target import UrlError, parse_url
-from livekit_doctor.checks.plumbing.tokens import (MalformedToken, TokenInfo, extract_token, inspect_token, is_time,
+from livekit_doctor.checks.plumbing.config.options import network_options, project_option, settings_options
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+from livekit_doctor.checks.plumbing.config.target import UrlError, parse_url
+from livekit_doctor.checks.plumbing.server.tokens import (MalformedToken, TokenInfo, extract_token, inspect_token, is_time,
                                                    relative)
 from livekit_doctor.plugin import (Context, Result, Sink, failed, json_safe, make_context, passed, shorten, skipped,
                                   warned)
@@ -105,7 +105,7 @@ def _stamp(result: Result, check_id: str, title: str) -> Result:
 async def _ask_one(session: "aiohttp.ClientSession", base: str, url: str, token: str,
                    call: ServiceCall) -> tuple[str, Result]:
     """One capability put to the server: its line and its Result."""
-    from livekit_doctor.checks.plumbing.server_api import judge_twirp, judge_validate, twirp, validate
+    from livekit_doctor.checks.plumbing.server.server_api import judge_twirp, judge_validate, twirp, validate
 
     if call is JOIN:
         status, body, _ = await validate(session, base, token)
@@ -144,8 +144,8 @@ async def ask_server(ctx: Context, url: str, token: str, info: TokenInfo) -> tup
 
     import aiohttp
 
-    from livekit_doctor.checks.plumbing.http_client import client_session
-    from livekit_doctor.checks.plumbing.server_api import server_date
+    from livekit_doctor.checks.plumbing.network.http_client import client_session
+    from livekit_doctor.checks.plumbing.server.server_api import server_date
 
     try:
         base = parse_url(url).http_base

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from livekit_doctor.checks.plumbing.tokens import join_grants, mint
+from livekit_doctor.checks.plumbing.server.tokens import join_grants, mint
 from conftest import IN_CI, clean_env
 
 pytestmark = pytest.mark.integration

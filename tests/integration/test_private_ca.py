@@ -54,7 +54,7 @@ def test_without_the_ca_the_token_check_names_the_certificate(livekit_server, pr
 
 @pytest.mark.parametrize("with_ca", [True, False])
 def test_token_command_asks_the_server_through_the_ca(livekit_server, private_tls, tmp_path, with_ca):
-    from livekit_doctor.checks.plumbing.tokens import join_grants, mint
+    from livekit_doctor.checks.plumbing.server.tokens import join_grants, mint
 
     url, ca_file = private_tls
     token = mint(livekit_server.api_key, livekit_server.api_secret, identity="u", video=join_grants("r"))

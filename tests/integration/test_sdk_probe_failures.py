@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from livekit_doctor.checks.plumbing.interpreter import run_probe
-from livekit_doctor.checks.plumbing.sdk_shape import probe_shape
+from livekit_doctor.checks.plumbing.sdk.interpreter import run_probe
+from livekit_doctor.checks.plumbing.sdk.sdk_shape import probe_shape
 from conftest import clean_env
 
 HANG = "import time\ntime.sleep(600)\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from livekit_doctor.checks import sdk
-from livekit_doctor.checks.plumbing.sdk_shape import SdkShape, installed_sdk
+from livekit_doctor.checks.plumbing.sdk.sdk_shape import SdkShape, installed_sdk
 from livekit_doctor.context import Context
 from sdk_venvs import VenvBuildError, ensure_all
 

@@ -11,12 +11,12 @@ import pytest
 
 from livekit_doctor.checks import agents
 from livekit_doctor.checks.agents import agent_answers, agent_join, agent_names
-from livekit_doctor.checks.plumbing import agent_verdicts as av
-from livekit_doctor.checks.plumbing.agent_dispatch import NO_JOB, AgentRun
-from livekit_doctor.checks.plumbing.agent_code import AgentCode, agent_to_test, scan_project, scan_tree
-from livekit_doctor.checks.plumbing.agent_turns import LEFT_WHILE_LISTENING, NO_ANSWER, NO_AUDIO_TRACK
-from livekit_doctor.checks.plumbing.agent_workers import LocalWorker, parse_worker
-from livekit_doctor.checks.plumbing.speech import SAMPLE_RATE, percentile, utterance, utterance_frames
+from livekit_doctor.checks.plumbing.agents import agent_verdicts as av
+from livekit_doctor.checks.plumbing.agents.agent_dispatch import NO_JOB, AgentRun
+from livekit_doctor.checks.plumbing.agents.agent_code import AgentCode, agent_to_test, scan_project, scan_tree
+from livekit_doctor.checks.plumbing.agents.agent_turns import LEFT_WHILE_LISTENING, NO_ANSWER, NO_AUDIO_TRACK
+from livekit_doctor.checks.plumbing.agents.agent_workers import LocalWorker, parse_worker
+from livekit_doctor.checks.plumbing.media.speech import SAMPLE_RATE, percentile, utterance, utterance_frames
 from livekit_doctor.plugin import Context
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "agents"
@@ -121,7 +121,7 @@ def test_worker_health_answers():
 
 
 def test_token_agents_reads_room_config_as_the_sdks_write_it():
-    from livekit_doctor.checks.plumbing.app_agent import token_agents
+    from livekit_doctor.checks.plumbing.agents.app_agent import token_agents
 
     assert token_agents({"roomConfig": {"agents": [{"agentName": "echo"}, {"agent_name": "b"}, {}]}}) == ["echo", "b", ""]
     assert token_agents({"video": {"roomJoin": True}}) == []
@@ -129,7 +129,7 @@ def test_token_agents_reads_room_config_as_the_sdks_write_it():
 
 
 def test_what_the_app_asked_for():
-    from livekit_doctor.checks.plumbing.app_agent import AppAgentRun
+    from livekit_doctor.checks.plumbing.agents.app_agent import AppAgentRun
 
     automatic = {"id": "AD_1", "agent_name": "", "jobs": []}  # the server adds it to every room made without agents
     named = {"id": "AD_2", "agent_name": "echo", "jobs": [{"id": "AJ_1", "status": "JS_RUNNING"}]}
@@ -227,7 +227,7 @@ def test_a_dispatch_no_worker_took_is_judged_from_the_workers_health_answers():
 
 
 def test_an_app_room_without_an_agent_is_judged_from_the_servers_record():
-    from livekit_doctor.checks.plumbing.app_agent import AppAgentRun
+    from livekit_doctor.checks.plumbing.agents.app_agent import AppAgentRun
 
     automatic = {"id": "AD_1", "agent_name": "", "jobs": []}
     unread = AppAgentRun("r", [], read_error="ListDispatch: HTTP 401 unauthenticated: invalid token")

@@ -39,8 +39,35 @@ def test_check_modules_import_only_the_plugin_api_the_wing_and_the_code_scan(pat
     assert {m for m in ours if not m.startswith(allowed)} == set()
 
 
+# The plumbing wing, by what each part talks to, and the parts each may use (docs/architecture.md).
+PARTS = {
+    "config": {"sdk"},  # the resolved URL, credentials and options (--python is validated by the sdk part)
+    "network": {"config"},  # probes, the HTTP client, ICE/TURN reachability
+    "server": {"network", "config"},  # the server's API, tokens and grants, the signal connection
+    "media": {"server", "network", "config"},  # the rtc SDK's sessions, tones, speech, media health
+    "sdk": set(),  # interpreters and the SDK probes run inside them
+    "agents": {"media", "server", "network", "config", "sdk"},  # voice agents, their workers and dispatches
+    "app": {"agents", "server", "network", "config"},  # the app's own session endpoint
+    "processes": {"server", "network", "config"},  # other processes on this machine
+}
+PLUMBING = "livekit_doctor.checks.plumbing."
+
+
+def test_plumbing_is_split_into_the_parts_and_nothing_else():
+    parts = {p.name for p in (CHECKS / "plumbing").iterdir() if p.is_dir() and p.name != "__pycache__"}
+    loose = [p.name for p in (CHECKS / "plumbing").glob("*.py") if p.name != "__init__.py"]
+    assert (parts, loose) == (set(PARTS), [])
+
+
+@pytest.mark.parametrize("part", sorted(PARTS))
+def test_each_plumbing_part_uses_only_the_parts_below_it(part):
+    used = {m[len(PLUMBING):].split(".")[0] for path in (CHECKS / "plumbing" / part).glob("*.py")
+            for m in imported_modules(path) if m.startswith(PLUMBING)}
+    assert used - {part} <= PARTS[part], f"plumbing/{part} uses {sorted(used - {part} - PARTS[part])}"
+
+
 def test_plumbing_holds_no_checks():
-    for path in (CHECKS / "plumbing").glob("*.py"):
+    for path in (CHECKS / "plumbing").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         decorated = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                      and any("check" in ast.unparse(d) for d in n.decorator_list)]

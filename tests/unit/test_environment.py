@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from livekit_doctor.checks.environment import LOW_MEMORY_BYTES, assess_resources
-from livekit_doctor.checks.plumbing.local_servers import is_livekit_server
+from livekit_doctor.checks.plumbing.processes.local_servers import is_livekit_server
 
 
 def test_resources_fine():
@@ -47,8 +47,8 @@ def _lk004(monkeypatch, procs, verdicts, url="ws://127.0.0.1:7999", env=None, so
     import asyncio
 
     from livekit_doctor.checks import environment
-    from livekit_doctor.checks.plumbing import local_servers
-    from livekit_doctor.checks.plumbing.local_servers import Welcome
+    from livekit_doctor.checks.plumbing.processes import local_servers
+    from livekit_doctor.checks.plumbing.processes.local_servers import Welcome
     from livekit_doctor.context import Context
 
     async def servers_here(host):

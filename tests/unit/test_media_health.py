@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from livekit_doctor.checks.plumbing.media_health import LagMeter
+from livekit_doctor.checks.plumbing.media.media_health import LagMeter
 
 
 def meter(late: int, lost: float, elapsed: float) -> LagMeter:

@@ -8,10 +8,10 @@ from dataclasses import asdict
 import pytest
 
 from livekit_doctor.checks.network import path_check, reconnect_verdict, relay_check, tcp_check
-from livekit_doctor.checks.plumbing.ice_path import Path
-from livekit_doctor.checks.plumbing.signal_join import Join, parse_candidate
-from livekit_doctor.checks.plumbing.signal_resume import Answer, signal_url
-from livekit_doctor.checks.plumbing.turn_probe import parse_turn_url
+from livekit_doctor.checks.plumbing.network.ice_path import Path
+from livekit_doctor.checks.plumbing.server.signal_join import Join, parse_candidate
+from livekit_doctor.checks.plumbing.server.signal_resume import Answer, signal_url
+from livekit_doctor.checks.plumbing.network.turn_probe import parse_turn_url
 from livekit_doctor.context import Context
 from livekit_doctor.result import Result, Status
 

@@ -10,8 +10,8 @@ import click
 import pytest
 
 from livekit_doctor.checks import sdk
-from livekit_doctor.checks.plumbing.interpreter import PROBE_MARKER, choose_interpreter, parse_probe_output, validate_python
-from livekit_doctor.checks.plumbing.sdk_shape import SdkShape, requirement_problems
+from livekit_doctor.checks.plumbing.sdk.interpreter import PROBE_MARKER, choose_interpreter, parse_probe_output, validate_python
+from livekit_doctor.checks.plumbing.sdk.sdk_shape import SdkShape, requirement_problems
 from livekit_doctor.context import Context
 from livekit_doctor.result import Status
 

@@ -2,7 +2,7 @@ import secrets
 
 import pytest
 
-from livekit_doctor.checks.plumbing.settings import livekit_settings
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
 from livekit_doctor.context import Context
 
 

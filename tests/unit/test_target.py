@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from livekit_doctor.checks import credentials, environment, reachability
-from livekit_doctor.checks.plumbing.target import UrlError, host_kind, parse_url, target
+from livekit_doctor.checks.plumbing.config.target import UrlError, host_kind, parse_url, target
 from livekit_doctor.context import Context
 
 
@@ -67,7 +67,7 @@ def test_no_plumbing_module_shadows_the_standard_library():
     import sys
     from pathlib import Path
 
-    from livekit_doctor.checks.plumbing import interpreter
+    from livekit_doctor.checks.plumbing.sdk import interpreter
 
     siblings = {p.stem for p in Path(interpreter.PROBE).parent.glob("*.py")}
     assert siblings & set(sys.stdlib_module_names) == set()

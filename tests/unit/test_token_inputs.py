@@ -9,9 +9,9 @@ import jwt
 import pytest
 from click.testing import CliRunner
 
-from livekit_doctor.checks.plumbing.grants import capabilities, clip, participant_lines, service_calls
-from livekit_doctor.checks.plumbing.server_api import judge_twirp, judge_validate
-from livekit_doctor.checks.plumbing.tokens import MalformedToken, extract_token, inspect_token, join_grants, mint
+from livekit_doctor.checks.plumbing.server.grants import capabilities, clip, participant_lines, service_calls
+from livekit_doctor.checks.plumbing.server.server_api import judge_twirp, judge_validate
+from livekit_doctor.checks.plumbing.server.tokens import MalformedToken, extract_token, inspect_token, join_grants, mint
 
 KEY, SECRET = "APIabcdef123", "s" * 40
 NOW = 1_800_000_000.0

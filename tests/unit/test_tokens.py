@@ -1,9 +1,9 @@
 import pytest
 
-from livekit_doctor.checks.plumbing.server_api import classify
-from livekit_doctor.checks.plumbing.target import parse_url
+from livekit_doctor.checks.plumbing.server.server_api import classify
+from livekit_doctor.checks.plumbing.config.target import parse_url
 from livekit_doctor.checks.tokens import skew_seconds
-from livekit_doctor.checks.plumbing.tokens import MalformedToken, admin_grants, inspect_token, join_grants, mint, relative
+from livekit_doctor.checks.plumbing.server.tokens import MalformedToken, admin_grants, inspect_token, join_grants, mint, relative
 
 KEY, SECRET = "APIabcdef123", "s" * 40
 NOW = 1_800_000_000.0

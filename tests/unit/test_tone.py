@@ -3,7 +3,7 @@ import itertools
 
 import pytest
 
-from livekit_doctor.checks.plumbing.tone import estimate_frequency, rms, tone_frames
+from livekit_doctor.checks.plumbing.media.tone import estimate_frequency, rms, tone_frames
 
 
 @pytest.mark.parametrize("hz", [220.0, 440.0, 1000.0])

@@ -1,6 +1,6 @@
 """LK406's verdict from a join's candidates (set in the run's memo, as the shared probe would)."""
 
-from livekit_doctor.checks.plumbing.signal_join import Join, parse_candidate
+from livekit_doctor.checks.plumbing.server.signal_join import Join, parse_candidate
 from livekit_doctor.checks.signaling import transports_check
 from livekit_doctor.context import Context
 from livekit_doctor.result import Status

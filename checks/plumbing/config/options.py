@@ -39,7 +39,7 @@ def project_option() -> click.Option:
 
 
 def python_option() -> click.Option:
-    from livekit_doctor.checks.plumbing.interpreter import validate_python
+    from livekit_doctor.checks.plumbing.sdk.interpreter import validate_python
 
     return click.Option(["--python", "python"], metavar="PATH", callback=validate_python,
                         help="Interpreter (or virtualenv) that runs the app, whose SDK decides what is right "

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from livekit import api as lkapi
 
-    from livekit_doctor.checks.plumbing.agent_dispatch import AgentRun
+    from livekit_doctor.checks.plumbing.agents.agent_dispatch import AgentRun
 
 POLL = 0.15  # s between reads of the server's lists
 

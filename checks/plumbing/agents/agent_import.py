@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from livekit_doctor.checks.plumbing import probe_cache
-from livekit_doctor.checks.plumbing.interpreter import PROBE_TIMEOUT, choose_interpreter, run_probe
+from livekit_doctor.checks.plumbing.sdk import probe_cache
+from livekit_doctor.checks.plumbing.sdk.interpreter import PROBE_TIMEOUT, choose_interpreter, run_probe
 from livekit_doctor.plugin import Context
 
 

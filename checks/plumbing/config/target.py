@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
 from urllib.parse import urlsplit
 
-from livekit_doctor.checks.plumbing.options import DEFAULT_NET_TIMEOUT
-from livekit_doctor.checks.plumbing.settings import livekit_settings
+from livekit_doctor.checks.plumbing.config.options import DEFAULT_NET_TIMEOUT
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
 from livekit_doctor.plugin import Context
 
 if TYPE_CHECKING:

@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.server_api import classify, twirp
-from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.target import Target, net_timeout
-from livekit_doctor.checks.plumbing.tokens import admin_grants, join_grants, mint
+from livekit_doctor.checks.plumbing.network.http_client import client_session
+from livekit_doctor.checks.plumbing.server.server_api import classify, twirp
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+from livekit_doctor.checks.plumbing.config.target import Target, net_timeout
+from livekit_doctor.checks.plumbing.server.tokens import admin_grants, join_grants, mint
 from livekit_doctor.plugin import Context, import_off_loop
 
 if TYPE_CHECKING:

@@ -15,12 +15,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.ice_path import Path, selected_path
-from livekit_doctor.checks.plumbing.server_api import twirp
-from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.target import net_timeout, target
-from livekit_doctor.checks.plumbing.tokens import admin_grants, join_grants, mint
+from livekit_doctor.checks.plumbing.network.http_client import client_session
+from livekit_doctor.checks.plumbing.network.ice_path import Path, selected_path
+from livekit_doctor.checks.plumbing.server.server_api import twirp
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+from livekit_doctor.checks.plumbing.config.target import net_timeout, target
+from livekit_doctor.checks.plumbing.server.tokens import admin_grants, join_grants, mint
 from livekit_doctor.plugin import Context
 
 PATH_DEADLINE = 3.5  # seconds for one path's connect (ICE on a working path takes well under 1 s)
@@ -163,10 +163,10 @@ async def connect_path(ctx: Context, label: str, options: Any, *, force_tcp: boo
 
 async def resume_session(ctx: Context) -> Outcome:
     """Connect a participant (a session the server keeps), then resume it over the doctor's own WebSocket as a
-    client whose socket dropped would, then a full reconnect (the same token, a new join): plumbing/signal_resume.py."""
+    client whose socket dropped would, then a full reconnect (the same token, a new join): plumbing/server/signal_resume.py."""
     from livekit import rtc
 
-    from livekit_doctor.checks.plumbing.signal_resume import first_answer, signal_url
+    from livekit_doctor.checks.plumbing.server.signal_resume import first_answer, signal_url
 
     async def body(room: Any, url: str, token: str, _: str) -> Outcome:
         out = Outcome()

@@ -17,12 +17,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from livekit_doctor.checks.plumbing.agent_presence import POLL, participants, server_ms, watch_leave
-from livekit_doctor.checks.plumbing.agent_turns import Mic, talk
-from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.target import net_timeout, target
-from livekit_doctor.checks.plumbing.tokens import join_grants, mint
+from livekit_doctor.checks.plumbing.agents.agent_presence import POLL, participants, server_ms, watch_leave
+from livekit_doctor.checks.plumbing.agents.agent_turns import Mic, talk
+from livekit_doctor.checks.plumbing.network.http_client import client_session
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+from livekit_doctor.checks.plumbing.config.target import net_timeout, target
+from livekit_doctor.checks.plumbing.server.tokens import join_grants, mint
 from livekit_doctor.plugin import Context, import_off_loop
 
 if TYPE_CHECKING:
@@ -259,7 +259,7 @@ async def _open(ctx: Context, api: "lkapi.LiveKitAPI", make_room: Any, on_joined
 
 
 async def _busy_here(run: AgentRun, worker_ports: tuple[int, ...]) -> bool:
-    from livekit_doctor.checks.plumbing.agent_workers import local_workers
+    from livekit_doctor.checks.plumbing.agents.agent_workers import local_workers
 
     run.local_workers = [vars(w) for w in await local_workers(worker_ports)]
     return any(w["agent_name"] == run.agent_name for w in run.local_workers)

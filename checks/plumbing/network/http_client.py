@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from livekit_doctor.checks.plumbing.target import net_timeout, ssl_context
+from livekit_doctor.checks.plumbing.config.target import net_timeout, ssl_context
 from livekit_doctor.plugin import Context, import_off_loop
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from livekit_doctor.checks.plumbing.target import Target, is_ip_address, net_timeout, ssl_context
+from livekit_doctor.checks.plumbing.config.target import Target, is_ip_address, net_timeout, ssl_context
 from livekit_doctor.plugin import Context
 
 

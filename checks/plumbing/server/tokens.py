@@ -130,7 +130,7 @@ def _check_times(claims: dict[str, Any], now: float, problems: list[str], warnin
 
 
 def _check_grants(claims: dict[str, Any], problems: list[str], warnings: list[str]) -> None:
-    from livekit_doctor.checks.plumbing.grants import capabilities
+    from livekit_doctor.checks.plumbing.server.grants import capabilities
 
     video = claims.get("video") if isinstance(claims.get("video"), dict) else {}
     identity = claims.get("sub") or claims.get("jti")

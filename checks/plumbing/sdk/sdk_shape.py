@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from livekit_doctor.checks.plumbing.interpreter import PROBE_TIMEOUT, choose_interpreter, run_probe
+from livekit_doctor.checks.plumbing.sdk.interpreter import PROBE_TIMEOUT, choose_interpreter, run_probe
 from livekit_doctor.plugin import Context
 
 OFFICIAL, THIRD_PARTY, BOTH, RTC_ONLY, NONE = "official", "third-party-sync", "both", "rtc-only", "none"
@@ -132,7 +132,7 @@ async def probe_shape(python: str, reason: str, project_dir: Path, env: Mapping[
                       timeout: float = PROBE_TIMEOUT, cache_dir: Path | None = None) -> SdkShape:
     """The probe's answer judged; with `cache_dir`, an answer kept from an earlier run in the same
     environment is used (probe_cache.py says what "the same" covers) and a new one is kept."""
-    from livekit_doctor.checks.plumbing import probe_cache
+    from livekit_doctor.checks.plumbing.sdk import probe_cache
 
     data = probe_cache.cached_answer(cache_dir, python, project_dir, env) if cache_dir else None
     if data is None:

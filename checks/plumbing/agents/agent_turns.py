@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from livekit_doctor.checks.plumbing.speech import ENERGY_GATE, FRAME_SAMPLES, SAMPLE_RATE, frame_rms, utterance_frames
+from livekit_doctor.checks.plumbing.media.speech import ENERGY_GATE, FRAME_SAMPLES, SAMPLE_RATE, frame_rms, utterance_frames
 
 if TYPE_CHECKING:
     import asyncio
 
-    from livekit_doctor.checks.plumbing.agent_dispatch import AgentRun
+    from livekit_doctor.checks.plumbing.agents.agent_dispatch import AgentRun
 
 ANSWER_WAIT = 5.0  # s from the end of an utterance to the agent's voice
 # why a turn got no answer (AgentRun.answer_cause)

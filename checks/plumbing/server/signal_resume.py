@@ -7,7 +7,7 @@ A resume is answered with a ReconnectResponse (the same session); a new JoinResp
 reconnect parameters never reached the server; a LeaveRequest (STATE_MISMATCH) means the server
 that answered does not hold the session. The server keeps only a session whose peer connection has
 connected ("removing participant without connection" the moment a signal-only session's socket
-closes), so the session resumed is an rtc SDK participant's (plumbing/rtc_path.py): the server
+closes), so the session resumed is an rtc SDK participant's (plumbing/media/rtc_path.py): the server
 moves it to the doctor's socket and closes the SDK's, as it does for a client's dropped one.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from livekit_doctor.checks.plumbing.signal_join import PROTOCOL
+from livekit_doctor.checks.plumbing.server.signal_join import PROTOCOL
 
 if TYPE_CHECKING:
     import aiohttp

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from livekit_doctor.checks.plumbing.interpreter import PROBE
+from livekit_doctor.checks.plumbing.sdk.interpreter import PROBE
 from livekit_doctor.plugin import read_entry, write_entry
 
 PART = "sdk-probe"

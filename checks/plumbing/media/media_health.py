@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.target import Target
+from livekit_doctor.checks.plumbing.network.http_client import client_session
+from livekit_doctor.checks.plumbing.config.target import Target
 from livekit_doctor.plugin import Context
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ async def server_gone(ctx: Context, where: Target, same_room: Callable[[], Await
 
 
 def _net(ctx: Context) -> float:
-    from livekit_doctor.checks.plumbing.target import net_timeout
+    from livekit_doctor.checks.plumbing.config.target import net_timeout
 
     return net_timeout(ctx)
 

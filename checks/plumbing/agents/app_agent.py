@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from livekit_doctor.checks.plumbing.agent_dispatch import AGENT_KIND, AGENT_NAME_ATTRIBUTE, JOB_WAIT, JOIN_WAIT, POLL
-from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.target import net_timeout, target
+from livekit_doctor.checks.plumbing.agents.agent_dispatch import AGENT_KIND, AGENT_NAME_ATTRIBUTE, JOB_WAIT, JOIN_WAIT, POLL
+from livekit_doctor.checks.plumbing.network.http_client import client_session
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+from livekit_doctor.checks.plumbing.config.target import net_timeout, target
 from livekit_doctor.plugin import Context
 
 if TYPE_CHECKING:

@@ -13,10 +13,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.server_api import judge_validate, quoted, validate
-from livekit_doctor.checks.plumbing.settings import livekit_settings
-from livekit_doctor.checks.plumbing.tokens import join_grants, mint
+from livekit_doctor.checks.plumbing.network.http_client import client_session
+from livekit_doctor.checks.plumbing.server.server_api import judge_validate, quoted, validate
+from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+from livekit_doctor.checks.plumbing.server.tokens import join_grants, mint
 from livekit_doctor.plugin import Context, in_daemon_thread
 
 PORT_PROBE_SECONDS = 0.5

@@ -42,7 +42,7 @@ class LiveKitSettings:
     def conflicts(self) -> list[tuple[str, str, str]]:
         """(field, winning source, overridden source) for each lower source with a different value (two URLs
         that reach the same server are one value)."""
-        from livekit_doctor.checks.plumbing.target import same_server
+        from livekit_doctor.checks.plumbing.config.target import same_server
 
         out = []
         for name, found in self.candidates.items():

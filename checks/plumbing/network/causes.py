@@ -6,7 +6,7 @@ the server cannot be talked to) is defined here, beside the kinds it is built fr
 
 from __future__ import annotations
 
-from livekit_doctor.checks.plumbing.probes import TLS_KINDS
+from livekit_doctor.checks.plumbing.network.probes import TLS_KINDS
 
 CONNECT_KINDS = ("refused", "timeout", "unreachable")  # LK402's codes for a port nothing can connect to
 HTTP_KINDS = ("no-answer", "not-http", "tls-port", "partial-proxy", "not-ready", "not-livekit", "path-not-served")  # LK404's failures

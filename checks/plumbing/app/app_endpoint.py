@@ -11,8 +11,8 @@ import json
 import time
 from typing import Any
 
-from livekit_doctor.checks.plumbing.http_client import client_session
-from livekit_doctor.checks.plumbing.target import net_timeout
+from livekit_doctor.checks.plumbing.network.http_client import client_session
+from livekit_doctor.checks.plumbing.config.target import net_timeout
 from livekit_doctor.plugin import Context
 
 PLACEHOLDER_AGENT = "doctor"  # the agent_id asked for when neither --agent nor the code names one
@@ -42,7 +42,7 @@ async def payload(ctx: Context) -> dict[str, Any]:
     raw = ctx.option("app_payload")
     if raw:
         return json.loads(raw)
-    from livekit_doctor.checks.plumbing.agent_code import agent_code, agent_to_test
+    from livekit_doctor.checks.plumbing.agents.agent_code import agent_code, agent_to_test
 
     name = agent_to_test(ctx, await agent_code(ctx))
     return DEFAULT_PAYLOAD | ({"agent_id": name} if name else {})
@@ -114,10 +114,10 @@ async def _delete_room(ctx: Context, room: str) -> None:
     deletion and bring the room back (a join creates it): then it is deleted again, for up to 2 s."""
     import asyncio
 
-    from livekit_doctor.checks.plumbing.server_api import twirp
-    from livekit_doctor.checks.plumbing.settings import livekit_settings
-    from livekit_doctor.checks.plumbing.target import target
-    from livekit_doctor.checks.plumbing.tokens import admin_grants, mint
+    from livekit_doctor.checks.plumbing.server.server_api import twirp
+    from livekit_doctor.checks.plumbing.config.settings import livekit_settings
+    from livekit_doctor.checks.plumbing.config.target import target
+    from livekit_doctor.checks.plumbing.server.tokens import admin_grants, mint
 
     s, t = livekit_settings(ctx), target(ctx)
     if t is None or not (s.api_key and s.api_secret):

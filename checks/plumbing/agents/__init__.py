@@ -1,0 +1,1 @@
+"""Voice agents: their code, workers, dispatches, presence and turns."""

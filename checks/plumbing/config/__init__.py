@@ -1,0 +1,1 @@
+"""The run's configuration: the resolved URL, credentials and options."""

@@ -1,0 +1,1 @@
+"""The network and its probes: DNS, TCP, TLS, HTTP client, ICE and TURN reachability."""

@@ -1,0 +1,1 @@
+"""Other processes on this machine (local LiveKit servers)."""

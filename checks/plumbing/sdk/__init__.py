@@ -1,0 +1,1 @@
+"""Interpreters and the SDK probes run inside them."""

@@ -1,0 +1,1 @@
+"""The LiveKit server and its API: tokens, grants, refusals, the signal connection."""
