@@ -16,8 +16,9 @@ from livekit_doctor.checks.plumbing.agents.agent_code import agent_code, agent_t
 from livekit_doctor.checks.plumbing.agents.agent_import import agent_probe
 from livekit_doctor.checks.plumbing.agents.agent_workers import LocalWorker
 from livekit_doctor.checks.plumbing.sdk.interpreter import PROBE_TIMEOUT
-from livekit_doctor.checks.plumbing.config.options import DEFAULT_AGENT_TURNS, agent_options, python_option
-from livekit_doctor.plugin import (Context, Finding, Location, Result, Severity, check, code, failed, finding,
+from livekit_doctor.checks.plumbing.config.options import agent_options, wing_options
+from livekit_doctor.checks.plumbing.sdk.interpreter import python_option
+from livekit_doctor.plugin import (Context, Location, Result, Severity, check, code, failed, finding,
                                    import_off_loop, judged, passed, skipped, warned)
 
 NOT_IN_PLAY = ("no voice agent in play: the project does not use livekit-agents and no --agent NAME was given")
@@ -54,7 +55,7 @@ async def agent_sdk(ctx: Context) -> Result:
                           fix=f"`{pip} install livekit-agents`, or point --python at the interpreter that runs the "
                               "agent.", locations=[Location(code.imports_agents[0], 0, 0, "imports livekit.agents")],
                           facts={"interpreter": shape.interpreter})
-        if ctx.option("agent"):
+        if wing_options(ctx).agent:
             return skipped(f"livekit-agents is not installed in {shape.interpreter}: the agent runs elsewhere "
                            "(LK603 tests it through the server)")
         return skipped(NOT_IN_PLAY)
@@ -112,7 +113,7 @@ async def agent_names(ctx: Context) -> Result:
     """The name the worker registers against the names the app dispatches, and what dispatches it at all."""
     code = await agent_code(ctx)
     if not code.in_play:
-        return skipped(NOT_IN_PLAY if not ctx.option("agent") else
+        return skipped(NOT_IN_PLAY if not wing_options(ctx).agent else
                        "the project has no agent code; --agent names a worker that runs elsewhere")
     facts = {"workers": [vars(s) for s in code.workers], "dispatches": [vars(s) for s in code.dispatches]}
     registered = code.registered_names()
@@ -155,8 +156,7 @@ async def agent_names(ctx: Context) -> Result:
 
 
 def _turns(ctx: Context) -> int:
-    value = ctx.option("agent_turns")
-    return DEFAULT_AGENT_TURNS if value is None else int(value)
+    return wing_options(ctx).agent_turns
 
 
 @check("LK603", "Agent dispatch and join", area="agent", needs=("LK205", "LK405"), after=("LK602",), timeout=120,

@@ -15,6 +15,7 @@ import click
 
 from livekit_doctor.checks.plumbing.app.app_endpoint import (DEFAULT_PAYLOAD, ROOM_FIELDS, TOKEN_FIELDS, URL_FIELDS,
                                                         another_callers_identity, call_endpoint, find_field)
+from livekit_doctor.checks.plumbing.config.options import wing_options
 from livekit_doctor.checks.plumbing.network.http_client import client_session
 from livekit_doctor.checks.plumbing.server.server_api import Refusal, classify, quoted, validate
 from livekit_doctor.checks.plumbing.config.settings import livekit_settings
@@ -97,7 +98,7 @@ async def app_endpoint(ctx: Context) -> Result:
     await import_off_loop("aiohttp")
     import aiohttp
 
-    endpoint = ctx.option("app_endpoint")
+    endpoint = wing_options(ctx).app_endpoint
     if not endpoint:
         return skipped("no --app-endpoint given")
     answer = await call_endpoint(ctx)

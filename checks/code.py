@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from livekit_doctor.checks.codescan.rules import RULES, Rule
-from livekit_doctor.checks.plumbing.config.options import exclude_option
+from livekit_doctor.checks.plumbing.config.options import exclude_option, wing_options
 from livekit_doctor.plugin import (Check, Context, Location, Result, Severity, check, code, finding, in_daemon_thread,
                                    judged, passed)
 
@@ -36,7 +36,7 @@ async def code_scan(ctx: Context) -> "ScanReport":
         knowledge: Future[Knowledge] = Future()
         # Parsing starts now; the verdicts wait for the SDK probe, which runs meanwhile.
         scanning = asyncio.ensure_future(  # a daemon thread: a run that times out exits without waiting for it
-            in_daemon_thread(scan, ctx.project_dir, knowledge, tuple(ctx.option("exclude") or ()), cache,
+            in_daemon_thread(scan, ctx.project_dir, knowledge, wing_options(ctx).exclude, cache,
                              ctx.progress, False,  # no worker processes: a timed-out run exits at once
                              ctx.wait_for_quiet))  # holds off while a network check times a step
         try:
@@ -46,8 +46,8 @@ async def code_scan(ctx: Context) -> "ScanReport":
             scanning.cancel()
             raise
         report = await scanning
-        for finding in report.findings:
-            ctx.redactor.add(finding.literal)
+        for found in report.findings:
+            ctx.redactor.add(found.literal)
         return report
 
     return await ctx.amemo("code.scan", run)

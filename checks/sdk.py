@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from livekit_doctor.checks.plumbing.sdk.interpreter import PROBE_TIMEOUT
-from livekit_doctor.checks.plumbing.config.options import python_option
+from livekit_doctor.checks.plumbing.sdk.interpreter import python_option
 from livekit_doctor.checks.plumbing.sdk.sdk_shape import (
     BOTH, LIVEKIT_DISTS, NAMES, NONE, RTC_ONLY, THIRD_PARTY, THIRD_PARTY_DIST, SdkShape, at_least,
     installed_sdk, known_bad_combinations, requirement_problems,

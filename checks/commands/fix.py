@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from livekit_doctor.checks.plumbing.config.options import exclude_option, python_option
+from livekit_doctor.checks.plumbing.config.options import exclude_option, wing_options
+from livekit_doctor.checks.plumbing.sdk.interpreter import python_option
 from livekit_doctor.errors import UsageError
 from livekit_doctor.plugin import Sink, make_context
 from livekit_doctor.summary import EXIT_OK, EXIT_PROBLEMS
@@ -62,7 +63,7 @@ def fix(directory: Path, write: bool, select: tuple[str, ...], ignore: tuple[str
     sink = Sink(snapshot=record)
     ctx = make_context({**options, "project": directory})
     report = asyncio.run(code_scan(ctx))
-    fixes, secrets = plan_fixes(report, wanted, tuple(ctx.option("exclude") or ()), env_file)
+    fixes, secrets = plan_fixes(report, wanted, wing_options(ctx).exclude, env_file)
     for secret in secrets:
         ctx.redactor.add(secret)
     diff = as_diff(fixes)

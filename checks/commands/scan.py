@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from livekit_doctor.checks.codescan.rules import RULES
-from livekit_doctor.checks.plumbing.config.options import exclude_option, python_option
+from livekit_doctor.checks.plumbing.config.options import exclude_option
+from livekit_doctor.checks.plumbing.sdk.interpreter import python_option
 from livekit_doctor.plugin import Sink, StatusLine, make_context
 from livekit_doctor.summary import EXIT_OK, EXIT_PROBLEMS
 

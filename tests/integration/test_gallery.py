@@ -353,8 +353,6 @@ def chosen_variations(cases: list[Case], per_case: int = 2, exclude: tuple[str, 
     A variation is a condition that must not change the verdict."""
     import random
 
-    import random
-
     rnd = random.Random(GALLERY_SEED)
     pairs = []
     for case in cases:

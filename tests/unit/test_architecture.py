@@ -41,11 +41,11 @@ def test_check_modules_import_only_the_plugin_api_the_wing_and_the_code_scan(pat
 
 # The plumbing wing, by what each part talks to, and the parts each may use (docs/architecture.md).
 PARTS = {
-    "config": {"sdk"},  # the resolved URL, credentials and options (--python is validated by the sdk part)
+    "config": set(),  # the resolved URL, credentials and the typed options
     "network": {"config"},  # probes, the HTTP client, ICE/TURN reachability
     "server": {"network", "config"},  # the server's API, tokens and grants, the signal connection
     "media": {"server", "network", "config"},  # the rtc SDK's sessions, tones, speech, media health
-    "sdk": set(),  # interpreters and the SDK probes run inside them
+    "sdk": {"config"},  # interpreters and the SDK probes run inside them
     "agents": {"media", "server", "network", "config", "sdk"},  # voice agents, their workers and dispatches
     "app": {"agents", "server", "network", "config"},  # the app's own session endpoint
     "processes": {"server", "network", "config"},  # other processes on this machine
@@ -64,6 +64,12 @@ def test_each_plumbing_part_uses_only_the_parts_below_it(part):
     used = {m[len(PLUMBING):].split(".")[0] for path in (CHECKS / "plumbing" / part).glob("*.py")
             for m in imported_modules(path) if m.startswith(PLUMBING)}
     assert used - {part} <= PARTS[part], f"plumbing/{part} uses {sorted(used - {part} - PARTS[part])}"
+
+
+def test_the_wing_reads_options_through_the_typed_object():
+    """`wing_options(ctx).net_timeout`, not `ctx.option("net_timeout")`: a misspelt name fails at import, not at run."""
+    readers = [p.relative_to(ROOT).as_posix() for p in CHECKS.rglob("*.py") if "ctx.option(" in p.read_text(encoding="utf-8")]
+    assert readers == []
 
 
 def test_plumbing_holds_no_checks():

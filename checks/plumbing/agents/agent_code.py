@@ -11,6 +11,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from livekit_doctor.checks.plumbing.config.options import wing_options
 from livekit_doctor.plugin import Context
 
 MARKERS = (b"livekit.agents", b"livekit import agents", b"agent_name", b"AgentDispatch", b"rtc_session")
@@ -141,7 +142,7 @@ async def agent_code(ctx: Context) -> AgentCode:
     import asyncio
 
     async def run() -> AgentCode:
-        return await asyncio.to_thread(scan_project, ctx.project_dir, tuple(ctx.option("exclude") or ()))
+        return await asyncio.to_thread(scan_project, ctx.project_dir, wing_options(ctx).exclude)
 
     return await ctx.amemo("agent.code", run)
 
@@ -149,8 +150,8 @@ async def agent_code(ctx: Context) -> AgentCode:
 def agent_to_test(ctx: Context, code: AgentCode) -> str | None:
     """The agent name to dispatch: --agent, else what the worker registers ("" = automatic), else what the app
     dispatches; None when no agent is in play."""
-    if ctx.option("agent"):
-        return str(ctx.option("agent"))
+    if wing_options(ctx).agent:
+        return wing_options(ctx).agent
     for worker in code.workers:
         if worker.env and ctx.env.get(worker.env):
             return ctx.env[worker.env]

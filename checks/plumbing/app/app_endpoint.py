@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from livekit_doctor.checks.plumbing.config.options import wing_options
 from livekit_doctor.checks.plumbing.network.http_client import client_session
 from livekit_doctor.checks.plumbing.config.target import net_timeout
 from livekit_doctor.plugin import Context
@@ -39,7 +40,7 @@ def find_field(data: Any, names: tuple[str, ...]) -> str | None:
 
 async def payload(ctx: Context) -> dict[str, Any]:
     """--app-payload as given, else the default body asking for the agent this run tests."""
-    raw = ctx.option("app_payload")
+    raw = wing_options(ctx).app_payload
     if raw:
         return json.loads(raw)
     from livekit_doctor.checks.plumbing.agents.agent_code import agent_code, agent_to_test
@@ -55,7 +56,7 @@ async def call_endpoint(ctx: Context) -> dict[str, Any]:
     import aiohttp
 
     async def post() -> dict[str, Any]:
-        url = ctx.option("app_endpoint")
+        url = wing_options(ctx).app_endpoint
         body = await payload(ctx)
         try:
             async with await client_session(ctx, total=net_timeout(ctx) * 2) as session:
@@ -90,7 +91,7 @@ async def another_callers_identity(ctx: Context, first_room: str | None) -> str 
     body[field] = f"{body[field]}-second-caller"
     try:
         async with await client_session(ctx, total=net_timeout(ctx) * 2) as session:
-            async with session.post(ctx.option("app_endpoint"), json=body) as resp:
+            async with session.post(wing_options(ctx).app_endpoint, json=body) as resp:
                 data = json.loads(await resp.text()) if resp.status < 300 else None
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError):
         return None

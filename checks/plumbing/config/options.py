@@ -1,13 +1,15 @@
 """The command-line options the wing reads, as factories: the doctor and each subcommand declare
-the same option the same way (a click.Option belongs to one command, so each gets its own)."""
+the same option the same way (a click.Option belongs to one command, so each gets its own); and
+`wing_options(ctx)`, the typed values every check reads."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import click
 
-from livekit_doctor.plugin import Seconds
+from livekit_doctor.plugin import Context, Seconds
 
 DEFAULT_NET_TIMEOUT = 3.0  # each network step; a broken setup is diagnosed within about 3-5 s
 
@@ -38,13 +40,6 @@ def project_option() -> click.Option:
                         help="The application's directory (default: the current directory).")
 
 
-def python_option() -> click.Option:
-    from livekit_doctor.checks.plumbing.sdk.interpreter import validate_python
-
-    return click.Option(["--python", "python"], metavar="PATH", callback=validate_python,
-                        help="Interpreter (or virtualenv) that runs the app, whose SDK decides what is right "
-                             "(default: $VIRTUAL_ENV, else .venv/venv in the project, else the doctor's own).")
-
 
 def exclude_option() -> click.Option:
     return click.Option(["--exclude"], multiple=True, metavar="GLOB",
@@ -64,3 +59,34 @@ def agent_options() -> list[click.Option]:
                      help=f"Utterances said to the agent to measure its answer latency (default "
                           f"{DEFAULT_AGENT_TURNS}; 0: join only)."),
     ]
+
+
+@dataclass(frozen=True)
+class WingOptions:
+    """The wing's command-line options, typed: what checks and plumbing read instead of option-name strings.
+    A missing option (a subcommand that does not declare it, a test's Context) has its default."""
+
+    url: str | None = None
+    api_key: str | None = None
+    api_secret: str | None = None
+    env_file: Path | None = None
+    net_timeout: float = DEFAULT_NET_TIMEOUT
+    ca_file: str | None = None
+    python: str | None = None
+    exclude: tuple[str, ...] = ()
+    agent: str | None = None
+    agent_turns: int = DEFAULT_AGENT_TURNS
+    app_endpoint: str | None = None
+    app_payload: str | None = None
+
+
+def wing_options(ctx: Context) -> WingOptions:
+    """The run's options, read once from what the command line parsed."""
+
+    def read() -> WingOptions:
+        given = {f.name: ctx.options[f.name] for f in fields(WingOptions) if ctx.options.get(f.name) is not None}
+        if "exclude" in given:
+            given["exclude"] = tuple(given["exclude"])
+        return WingOptions(**given)
+
+    return ctx.memo("wing.options", read)

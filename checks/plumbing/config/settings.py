@@ -15,6 +15,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from livekit_doctor.checks.plumbing.config.options import wing_options
 from livekit_doctor.plugin import Context
 
 FIELDS = {"url": "LIVEKIT_URL", "api_key": "LIVEKIT_API_KEY", "api_secret": "LIVEKIT_API_SECRET"}
@@ -53,7 +54,7 @@ class LiveKitSettings:
 
 
 def _env_file(ctx: Context) -> tuple[Path | None, str]:
-    chosen = ctx.option("env_file")
+    chosen = wing_options(ctx).env_file
     if chosen:
         return Path(chosen), f"--env-file {chosen}"
     default = ctx.project_dir / ".env"
@@ -136,7 +137,8 @@ def local_dev_server_listening(timeout: float = 0.3) -> bool:
 def resolve(ctx: Context) -> LiveKitSettings:
     layers: list[tuple[str, dict[str, str]]] = []
     problems: list[str] = []
-    layers.append(("flags", {name: ctx.option(name) for name in FIELDS if ctx.option(name)}))
+    options = wing_options(ctx)
+    layers.append(("flags", {name: getattr(options, name) for name in FIELDS if getattr(options, name)}))
     layers.append(("env", {name: ctx.env[var] for name, var in FIELDS.items() if ctx.env.get(var)}))
     env_path, env_label = _env_file(ctx)
     if env_path is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
 from urllib.parse import urlsplit
 
-from livekit_doctor.checks.plumbing.config.options import DEFAULT_NET_TIMEOUT
+from livekit_doctor.checks.plumbing.config.options import wing_options
 from livekit_doctor.checks.plumbing.config.settings import livekit_settings
 from livekit_doctor.plugin import Context
 
@@ -144,7 +144,7 @@ def host_kind(host: str) -> str:
 
 
 def net_timeout(ctx: Context) -> float:
-    return float(ctx.option("net_timeout", DEFAULT_NET_TIMEOUT))
+    return float(wing_options(ctx).net_timeout)
 
 
 def ssl_context(ctx: Context) -> "ssl.SSLContext":
@@ -153,7 +153,7 @@ def ssl_context(ctx: Context) -> "ssl.SSLContext":
 
     def build() -> ssl.SSLContext:
         context = ssl.create_default_context()
-        ca_file = ctx.option("ca_file")
+        ca_file = wing_options(ctx).ca_file
         if ca_file:
             context.load_verify_locations(cafile=str(ca_file))
         return context

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from livekit_doctor.checks.plumbing.config.options import wing_options
 from livekit_doctor.checks.plumbing.network.http_client import client_session
 from livekit_doctor.checks.plumbing.network.ice_path import Path, selected_path
 from livekit_doctor.checks.plumbing.server.server_api import twirp
@@ -31,7 +32,7 @@ PRIVATE_CA_UNSEEN = ("not tested: the rtc SDK verifies wss:// only against its b
 
 def private_ca_unseen(ctx: Context, cause: str) -> bool:
     """The rtc SDK refused a certificate that --ca-file vouches for: the SDK cannot be given that CA."""
-    return bool(ctx.option("ca_file")) and "UnknownIssuer" in cause
+    return bool(wing_options(ctx).ca_file) and "UnknownIssuer" in cause
 
 
 @dataclass

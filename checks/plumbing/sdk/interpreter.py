@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 import click
 
+from livekit_doctor.checks.plumbing.config.options import wing_options
 from livekit_doctor.plugin import Context
 
 PROBE = Path(__file__).resolve().parent / "sdk_probe.py"
@@ -28,7 +29,7 @@ def python_in(venv: Path) -> Path:
 
 def choose_interpreter(ctx: Context) -> tuple[str, str]:
     """--python > $VIRTUAL_ENV > .venv/venv in the project > the doctor's own interpreter."""
-    flag = ctx.option("python")
+    flag = wing_options(ctx).python
     if flag:
         return str(flag), "--python"
     venv = ctx.env.get("VIRTUAL_ENV")
@@ -39,6 +40,13 @@ def choose_interpreter(ctx: Context) -> tuple[str, str]:
         if candidate.exists():
             return str(candidate), f"{name} in the project directory {ctx.project_dir}"
     return sys.executable, "the doctor's own interpreter (no --python, no $VIRTUAL_ENV, no .venv or venv in the project)"
+
+
+def python_option() -> click.Option:
+    """--python: the interpreter whose SDK decides what is right (the doctor and the scan and fix commands)."""
+    return click.Option(["--python", "python"], metavar="PATH", callback=validate_python,
+                        help="Interpreter (or virtualenv) that runs the app, whose SDK decides what is right "
+                             "(default: $VIRTUAL_ENV, else .venv/venv in the project, else the doctor's own).")
 
 
 def validate_python(click_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
