@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.plumbing.agents import agent_verdicts as av
 from livekit_doctor.checks.plumbing.agents.agent_code import agent_code, agent_to_test
 from livekit_doctor.checks.plumbing.agents.agent_import import agent_probe
@@ -28,7 +29,7 @@ STARVED = "LK002.cpu-starved"  # what runs here waits for a CPU: a worker's CPU 
 AGENT_UNRUNNABLE = ("LK601.not-installed", "LK601.import-fails", "LK601.plugin-import-fails")
 
 
-@check("LK601", "Agent SDK in the app's interpreter", area="agent", timeout=PROBE_TIMEOUT + 10, codes=(
+@check("LK601", "Agent SDK in the app's interpreter", area=Area.AGENT, timeout=PROBE_TIMEOUT + 10, codes=(
     code("not-installed", "the project imports livekit.agents but livekit-agents is not installed in the app's "
                           "interpreter"),
     code("import-fails", "livekit-agents is installed but `import livekit.agents` fails in the app's interpreter "
@@ -101,7 +102,7 @@ def _sites(sites: list[Any]) -> str:
                      for s in sites)
 
 
-@check("LK602", "Agent name and dispatch mode", area="agent", timeout=30, codes=(
+@check("LK602", "Agent name and dispatch mode", area=Area.AGENT, timeout=30, codes=(
     code("name-mismatch", "the app's code dispatches a name the worker's code does not register: no worker takes "
                           "that job"),
     code("room-config-ignored", "the token's roomConfig.agents dispatches only when a join creates the room, and the "
@@ -159,7 +160,7 @@ def _turns(ctx: Context) -> int:
     return wing_options(ctx).agent_turns
 
 
-@check("LK603", "Agent dispatch and join", area="agent", needs=("LK205", "LK405"), after=("LK602",), timeout=120,
+@check("LK603", "Agent dispatch and join", area=Area.AGENT, needs=("LK205", "LK405"), after=("LK602",), timeout=120,
        speculative=True, codes=(
     code("setup-failed", "the doctor could not create its test room, join it or dispatch the agent"),
     code("no-worker", "no worker registered under the agent's name took the dispatch: none is connected to this "
@@ -242,7 +243,7 @@ async def agent_join(ctx: Context) -> Result:
 BUSY_WORKER = ("LK603.first-dispatch-lost", STARVED)  # the worker was at its load threshold, the machine busy
 
 
-@check("LK604", "Agent answers", area="agent", needs=("LK603",), timeout=30, codes=(
+@check("LK604", "Agent answers", area=Area.AGENT, needs=("LK603",), timeout=30, codes=(
     code("agent-left", "the agent left the room while the doctor talked to it (its job ended: a crash in its audio "
                        "pipeline, or the session closed)"),
     code("no-audio-track", "the agent publishes no audio track the doctor can subscribe to"),
@@ -298,7 +299,7 @@ SAME_AGENT = {"no-worker": ("LK603.no-worker",),
               "job-failed": ("LK603.job-failed", "LK603.left")}
 
 
-@check("LK605", "Agent joins the app's room", area="agent", needs=("LK503",), after=("LK602",), timeout=40, codes=(
+@check("LK605", "Agent joins the app's room", area=Area.AGENT, needs=("LK503",), after=("LK602",), timeout=40, codes=(
     code("setup-failed", "the doctor could not join the app's room with the app's token"),
     code("dispatches-unreadable", "the server did not list the room's dispatches to the doctor, so what the app "
                                   "asked for cannot be known",

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.plumbing.app.app_endpoint import (DEFAULT_PAYLOAD, ROOM_FIELDS, TOKEN_FIELDS, URL_FIELDS,
                                                         another_callers_identity, call_endpoint, find_field)
 from livekit_doctor.checks.plumbing.config.options import wing_options
@@ -41,7 +42,7 @@ def token_object(data: Any) -> dict[str, Any] | None:
 
 def related_problems(ctx: Context) -> list[Finding]:
     """SDK and code-scan findings this run made, failures first: the usual reasons an endpoint answers 500."""
-    relevant = [f for r in ctx.results.values() if r.area in ("sdk", "code") for f in r.problems]
+    relevant = [f for r in ctx.results.values() if r.area in (Area.SDK, Area.CODE) for f in r.problems]
     return sorted(relevant, key=lambda f: (-RANK[f.severity], f.code))
 
 
@@ -71,7 +72,8 @@ TOKEN_CODES = tuple(code(r.value, f"the server refuses the app's token: {r.value
                     for r in Refusal if r is not Refusal.ROOM_MISSING)
 
 
-@check("LK502", "App session endpoint", area="session", after=("area:sdk", "area:code"), timeout=30, codes=(
+@check("LK502", "App session endpoint", area=Area.SESSION, after=(f"area:{Area.SDK}", f"area:{Area.CODE}"),
+       timeout=30, codes=(
     code("endpoint-unreachable", "nothing answers at the app's endpoint (the app is not running, or another URL)"),
     code("endpoint-timeout", "the app accepts the connection but never answers (a handler stuck on a blocking call)"),
     code("http-error", "the endpoint answers an HTTP error (often 500: an exception in the app)"),
@@ -242,7 +244,7 @@ def _token_findings(info: Any, facts: dict[str, Any], app_url: str | None, own_u
     return found
 
 
-@check("LK503", "App token joins the room", area="session", needs=("LK502",), timeout=20, codes=(
+@check("LK503", "App token joins the room", area=Area.SESSION, needs=("LK502",), timeout=20, codes=(
     code("join-failed", "joining with the app's own token fails although the server accepts it",
          explained_by=("LK501.media-blocked", "LK501.proxy-variable", "LK501.server-gone", "LK501.starved")),
 ))

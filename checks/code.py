@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.codescan.rules import RULES, Rule
 from livekit_doctor.checks.plumbing.config.options import exclude_option, wing_options
 from livekit_doctor.plugin import (Check, Context, Location, Result, Severity, check, code, finding, in_daemon_thread,
@@ -85,7 +86,7 @@ def _rule_check(rule: Rule) -> Check:
         return rule_result(rule, await code_scan(ctx))
 
     run.__doc__ = rule.title
-    return check(rule.id, rule.title, area="code", timeout=60, codes=rule_codes(rule))(run)
+    return check(rule.id, rule.title, area=Area.CODE, timeout=60, codes=rule_codes(rule))(run)
 
 
 CHECKS = [_rule_check(rule) for rule in RULES.values()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.plumbing.config.options import settings_options
 from livekit_doctor.checks.plumbing.config.settings import (DEV_DEFAULTS, FIELDS, LiveKitSettings, livekit_settings,
                                                     other_readers)
@@ -37,7 +38,7 @@ def config_facts(s: LiveKitSettings) -> dict[str, dict[str, str]]:
             for name in FIELDS}
 
 
-@check("LK201", "Credentials found", area="credentials", timeout=5, codes=(
+@check("LK201", "Credentials found", area=Area.CREDENTIALS, timeout=5, codes=(
     code("missing", "LIVEKIT_URL, LIVEKIT_API_KEY or LIVEKIT_API_SECRET is set nowhere the doctor looked",
          explained_by=("LK201.source-unreadable",)),
     code("source-unreadable", "a .env or lk CLI config exists but cannot be read (a pipe, not UTF-8, too large, "
@@ -70,7 +71,7 @@ def credentials_found(ctx: Context) -> Result:
     return judged(found, where, facts=facts)
 
 
-@check("LK202", "Server URL", area="credentials", timeout=5, codes=(
+@check("LK202", "Server URL", area=Area.CREDENTIALS, timeout=5, codes=(
     code("whitespace", "the URL has surrounding whitespace or a newline"),
     code("bad-scheme", "the URL's scheme is not ws, wss, http or https (or it has none)"),
     code("unparsable", "the URL does not parse (a port that is not a number, no host)"),
@@ -150,7 +151,7 @@ DAMAGE_FIX = ("Copy the {what} again from the server's `keys:` (or the LiveKit C
               "trailing newline (without quotes or whitespace around the value in {source}).")
 
 
-@check("LK203", "API key and secret", area="credentials", timeout=5, codes=(
+@check("LK203", "API key and secret", area=Area.CREDENTIALS, timeout=5, codes=(
     code("secret-damaged", "the secret holds whitespace, a newline or quotes around it (an env-file loader kept them)"),
     code("key-damaged", "the key holds whitespace, a newline or quotes around it"),
     code("keys-swapped", "the key looks like a secret and the secret like a key"),

@@ -8,6 +8,7 @@ import sys
 from importlib import metadata
 from typing import TYPE_CHECKING
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.plumbing.config.target import Target, target
 from livekit_doctor.plugin import Context, Result, Severity, check, code, finding, judged, passed, warned
 
@@ -23,7 +24,7 @@ def in_virtualenv() -> bool:
     return sys.prefix != getattr(sys, "base_prefix", sys.prefix)
 
 
-@check("LK001", "Platform and Python", area="environment", timeout=5)
+@check("LK001", "Platform and Python", area=Area.ENVIRONMENT, timeout=5)
 def platform_info(ctx: Context) -> Result:
     """OS, kernel, Python and whether the doctor runs in a virtualenv."""
     facts = {
@@ -61,7 +62,7 @@ RESOURCE_FIXES = {
 }
 
 
-@check("LK002", "CPU and memory", area="environment", timeout=5, codes=(
+@check("LK002", "CPU and memory", area=Area.ENVIRONMENT, timeout=5, codes=(
     code("cpu-starved", f"the load average is above {HIGH_LOAD_PER_CPU:g} per CPU: what runs here waits for a CPU "
                         "(a consequence is reported only where a failure it explains names it)"),
     code("low-memory", f"less than {LOW_MEMORY_BYTES // 2**20} MiB of memory is available"),
@@ -94,7 +95,7 @@ def installed_versions(names: tuple[str, ...] = LIVEKIT_DISTRIBUTIONS) -> dict[s
     return out
 
 
-@check("LK003", "LiveKit packages (doctor's interpreter)", area="environment", timeout=5)
+@check("LK003", "LiveKit packages (doctor's interpreter)", area=Area.ENVIRONMENT, timeout=5)
 def packages(ctx: Context) -> Result:
     """Versions of the LiveKit-related distributions installed beside the doctor."""
     versions = installed_versions()
@@ -120,7 +121,7 @@ def _checked(welcome: Welcome) -> str:
     return f"checked with /rtc/validate: {welcome.said}"
 
 
-@check("LK004", "Local LiveKit server processes", area="environment", timeout=5, codes=(
+@check("LK004", "Local LiveKit server processes", area=Area.ENVIRONMENT, timeout=5, codes=(
     code("not-signalling-port", "the URL's port belongs to a LiveKit server on this machine but is not its signalling "
                                 "(HTTP/WebSocket) port: it is its ICE/TCP, TURN or another service port"),
     code("no-server-on-port", "nothing listens on the URL's (loopback) port while LiveKit servers run here on "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.plumbing.network.ice_path import reach_tcp
 from livekit_doctor.checks.plumbing.media.rtc_path import PRIVATE_CA_UNSEEN, private_ca_unseen
 from livekit_doctor.checks.plumbing.server.signal_join import Join, signal_join
@@ -64,7 +65,7 @@ def _ports(candidates: list[dict[str, Any]], protocol: str) -> str:
     return "/".join(sorted({str(c["port"]) for c in candidates if c["protocol"] == protocol})) or "?"
 
 
-@check("LK701", "Relay-only media (TURN)", area="network", needs=("LK405",), timeout=20, codes=(
+@check("LK701", "Relay-only media (TURN)", area=Area.NETWORK, needs=("LK405",), timeout=20, codes=(
     code("relay-failed", "no offered TURN server relays media", explained_by=(*MEDIA_CAUSES, "LK501.media-blocked")),
     code("some-relays-fail", "some of the offered TURN servers relay media, others do not",
          explained_by=MEDIA_CAUSES),
@@ -135,7 +136,7 @@ async def relay_check(ctx: Context) -> Result:
     return _bad(ctx, text, facts=facts, fix=fix, code="relay-failed")
 
 
-@check("LK702", "ICE/TCP media", area="network", needs=("LK405",), timeout=20, codes=(
+@check("LK702", "ICE/TCP media", area=Area.NETWORK, needs=("LK405",), timeout=20, codes=(
     code("tcp-closed", "no media over the server's ICE/TCP port (the fallback for clients whose firewall blocks UDP)",
          explained_by=(*MEDIA_CAUSES, "LK501.media-blocked")),
     code("tcp-not-used", "asked for ICE/TCP only, the media went over another path"),
@@ -175,7 +176,7 @@ async def tcp_check(ctx: Context) -> Result:
                     "UDP, and check that the advertised address is the server's (LK705).")
 
 
-@check("LK703", "Media path a client takes", area="network", needs=("LK501",), after=("LK406", "LK701", "LK702"),
+@check("LK703", "Media path a client takes", area=Area.NETWORK, needs=("LK501",), after=("LK406", "LK701", "LK702"),
        timeout=5, codes=(
            code("udp-blocked-tcp-only", "media works only over the ICE/TCP fallback: the UDP port or range is blocked"),
            code("relay-only", "media works only through TURN: neither UDP nor ICE/TCP reach the server"),
@@ -212,7 +213,7 @@ def path_check(ctx: Context) -> Result:
                       "to the server: every relayed packet takes an extra hop through the TURN server.")
 
 
-@check("LK704", "Reconnect and resume", area="network", needs=("LK405",), timeout=10, codes=(
+@check("LK704", "Reconnect and resume", area=Area.NETWORK, needs=("LK405",), timeout=10, codes=(
     code("rejoin-fails", "a full reconnect (a new join with the same token) fails"),
     code("resume-fails", "a dropped signal connection cannot be resumed: clients fall back to a full reconnect"),
 ))
@@ -261,7 +262,7 @@ def reconnect_verdict(facts: dict[str, Any]) -> Result:
                       "restart participant' or 'could not resume participant'.")
 
 
-@check("LK705", "Advertised media addresses", area="network", needs=("LK406",), after=("LK402", "LK501"), timeout=10,
+@check("LK705", "Advertised media addresses", area=Area.NETWORK, needs=("LK406",), after=("LK402", "LK501"), timeout=10,
        codes=(
            code("advertised-unreachable", "every address the server advertises for media is unreachable from this "
                                           "client (rtc.node_ip / use_external_ip)"),

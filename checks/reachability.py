@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.plumbing.network.http_client import client_session
 from livekit_doctor.checks.plumbing.config.options import network_options
 from livekit_doctor.checks.plumbing.network.probes import TLS_KINDS, connect, dns, elapsed_ms, speaks_tls, tls
@@ -23,7 +24,7 @@ def _need_target(ctx: Context) -> Target | Result:
     return t if t is not None else skipped("no usable server URL (see LK201/LK202)", caused_by=("LK201", "LK202"))
 
 
-@check("LK401", "DNS", area="reachability", timeout=15, codes=(
+@check("LK401", "DNS", area=Area.REACHABILITY, timeout=15, codes=(
     code("no-such-host", "the server's host name does not resolve", explained_by=("LK202.no-such-host",)),
 ))
 async def dns_check(ctx: Context) -> Result:
@@ -53,7 +54,7 @@ CONNECT_CAUSES = {
 }
 
 
-@check("LK402", "TCP connect", area="reachability", needs=("LK401",), timeout=15, codes=(
+@check("LK402", "TCP connect", area=Area.REACHABILITY, needs=("LK401",), timeout=15, codes=(
     code("refused", "nothing listens on the URL's port",
          explained_by=("LK004.no-server-on-port", "LK004.not-signalling-port")),
     code("timeout", "connecting times out: packets to the port are dropped"),
@@ -88,7 +89,7 @@ async def tcp_check(ctx: Context) -> Result:
     return judged(found, f"port {t.port} open on {', '.join(c.open)} ({facts['connect_ms']:.1f} ms)", facts=facts)
 
 
-@check("LK403", "TLS certificate", area="reachability", needs=("LK402",), timeout=15, codes=(
+@check("LK403", "TLS certificate", area=Area.REACHABILITY, needs=("LK402",), timeout=15, codes=(
     *(code(kind, "the TLS handshake or the certificate fails: " + kind.replace("-", " ")) for kind in TLS_KINDS),
     code("expires-soon", f"the certificate expires within {CERT_WARN_DAYS} days (hygiene: it works today)"),
 ))
@@ -112,7 +113,7 @@ async def tls_check(ctx: Context) -> Result:
     return judged(found, f"{summary}{valid} ({r.ms:.1f} ms)", facts=facts)
 
 
-@check("LK404", "HTTP: a LiveKit server answers", area="reachability", needs=("LK402",), timeout=15, codes=(
+@check("LK404", "HTTP: a LiveKit server answers", area=Area.REACHABILITY, needs=("LK402",), timeout=15, codes=(
     code("no-answer", "the port accepts connections but no HTTP answer comes (a stopped or hung server)",
          explained_by=("LK004.not-signalling-port",)),
     code("not-http", "something on the port does not speak HTTP", explained_by=("LK004.not-signalling-port",)),

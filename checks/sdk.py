@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.plumbing.sdk.interpreter import PROBE_TIMEOUT
 from livekit_doctor.checks.plumbing.sdk.interpreter import python_option
 from livekit_doctor.checks.plumbing.sdk.sdk_shape import (
@@ -44,7 +45,7 @@ def _base_facts(shape: SdkShape) -> dict[str, Any]:
             "python_version": shape.python_version, "family": shape.family}
 
 
-@check("LK101", "Official server SDK importable", area="sdk", timeout=PROBE_TIMEOUT + 10, codes=(
+@check("LK101", "Official server SDK importable", area=Area.SDK, timeout=PROBE_TIMEOUT + 10, codes=(
     code("not-installed", "no LiveKit package at all is installed in the app's interpreter"),
     code("rtc-only", "only the realtime package `livekit` is installed: `from livekit import api` fails; the server "
                      "SDK is the separate distribution livekit-api"),
@@ -99,7 +100,7 @@ async def official_sdk(ctx: Context) -> Result:
                   fix=install + " Or point --python at the app's interpreter.", facts=facts)
 
 
-@check("LK102", "SDK import shape", area="sdk", timeout=PROBE_TIMEOUT + 10, codes=(
+@check("LK102", "SDK import shape", area=Area.SDK, timeout=PROBE_TIMEOUT + 10, codes=(
     code("both-families", "the official SDK and the third-party synchronous package are both installed: "
                           "`from livekit import ...` gives one, `from livekit import api` the other"),
     code("shadowed-by-file", "`livekit` resolves to a regular module or package (a project file or folder named "
@@ -169,7 +170,7 @@ def _say(method: str, how: str) -> str:
     return f"{method} is synchronous (do not await)"
 
 
-@check("LK103", "SDK async/sync signatures", area="sdk", timeout=PROBE_TIMEOUT + 10, codes=(
+@check("LK103", "SDK async/sync signatures", area=Area.SDK, timeout=PROBE_TIMEOUT + 10, codes=(
     code("mixed-conventions", "two SDKs with opposite conventions are installed: the livekit.api services are "
                               "awaited, RoomServiceClient's calls are not", explained_by=("LK102.both-families",)),
 ))
@@ -194,7 +195,7 @@ async def signatures(ctx: Context) -> Result:
     return passed(summary, details=details, facts=facts)
 
 
-@check("LK104", "SDK version compatibility", area="sdk", timeout=PROBE_TIMEOUT + 10, codes=(
+@check("LK104", "SDK version compatibility", area=Area.SDK, timeout=PROBE_TIMEOUT + 10, codes=(
     code("aiohttp-rejects-timeout", "the installed livekit-api passes LiveKitAPI's timeout to aiohttp as a plain "
                                     "number, which the installed aiohttp (>= 3.9) refuses: every LiveKitAPI() raises"),
     code("requirements-not-met", "an installed LiveKit distribution's own requirements are broken by the versions "

@@ -16,6 +16,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.plumbing.network.http_client import client_session
 from livekit_doctor.checks.plumbing.network.ice_path import selected_path
 from livekit_doctor.checks.plumbing.media.media_health import GONE_FIX, STARVED_FIX, LagMeter, server_gone
@@ -283,7 +284,7 @@ MEDIA_SHAPES = ("LK406.no-candidates", "LK406.unreachable-addresses", "LK705.adv
                 "LK705.advertised-untested")
 
 
-@check("LK501", "Media round-trip", area="session", needs=("LK205", "LK405"), after=("LK406",), timeout=40,
+@check("LK501", "Media round-trip", area=Area.SESSION, needs=("LK205", "LK405"), after=("LK406",), timeout=40,
        speculative=True, codes=(
            code("media-blocked", "signalling works but media does not connect: the UDP port or range and ICE/TCP are "
                                  "blocked between here and the server, or no TURN", explained_by=MEDIA_SHAPES),

@@ -5,6 +5,7 @@ Both read the one join the wing makes per run (plumbing/server/signal_join.py).
 
 from __future__ import annotations
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.plumbing.network.probes import tls
 from livekit_doctor.checks.plumbing.config.settings import livekit_settings
 from livekit_doctor.checks.plumbing.server.signal_join import Join, signal_join
@@ -24,7 +25,7 @@ async def _joined(ctx: Context) -> Join | Result:
     return await signal_join(ctx, t)
 
 
-@check("LK405", "Signal connection", area="reachability", needs=("LK404", "LK204"), timeout=20, codes=(
+@check("LK405", "Signal connection", area=Area.REACHABILITY, needs=("LK404", "LK204"), timeout=20, codes=(
     code("upgrade-refused", "the WebSocket upgrade on /rtc is refused (a proxy without Upgrade headers)"),
     code("websocket-timeout", "the WebSocket on /rtc does not open in time", explained_by=("LK002.cpu-starved",)),
     code("websocket-failed", "the WebSocket connection on /rtc fails", explained_by=UNREACHABLE),
@@ -48,7 +49,7 @@ async def signal_check(ctx: Context) -> Result:
                   f"{j.server.get('protocol')}, {where}); {ice}", facts=facts)
 
 
-@check("LK406", "Media transports offered", area="reachability", needs=("LK405",), timeout=20, codes=(
+@check("LK406", "Media transports offered", area=Area.REACHABILITY, needs=("LK405",), timeout=20, codes=(
     code("no-candidates", "the server offers no ICE candidates and no TURN: no media can flow"),
     code("unreachable-addresses", "the server advertises only addresses of a narrower kind than the URL's "
                                   "(private or loopback for a public URL) and no TURN"),

@@ -10,6 +10,7 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.plumbing.network.http_client import client_session
 from livekit_doctor.checks.plumbing.server.server_api import Refusal, classify, list_rooms, quoted, validate
 from livekit_doctor.checks.plumbing.network.causes import UNREACHABLE
@@ -21,7 +22,7 @@ from livekit_doctor.plugin import Context, Result, check, code, failed, passed, 
 SKEW_WARN = 5.0  # seconds
 
 
-@check("LK204", "Token minting and local verification", area="credentials", needs=("LK203",), timeout=5, codes=(
+@check("LK204", "Token minting and local verification", area=Area.CREDENTIALS, needs=("LK203",), timeout=5, codes=(
     code("cannot-mint", "PyJWT refuses to sign with the configured secret"),
     code("does-not-verify", "the token minted here does not verify here (claims or signature)"),
 ))
@@ -51,7 +52,7 @@ REFUSALS = tuple(code(r.value, f"the server refuses the doctor's own token: {r.v
                  for r in Refusal if r is not Refusal.ROOM_MISSING)
 
 
-@check("LK205", "Server accepts tokens", area="credentials", needs=("LK204", "LK202"), timeout=10, codes=(
+@check("LK205", "Server accepts tokens", area=Area.CREDENTIALS, needs=("LK204", "LK202"), timeout=10, codes=(
     *REFUSALS,
     code("unreachable", "the server cannot be reached to ask it", explained_by=UNREACHABLE),
     code("list-rooms-failed", "ListRooms answers neither 200 nor a refusal"),
@@ -140,7 +141,7 @@ def skew_seconds(date_header: str, sent: float, received: float) -> float:
     return server - (sent + received) / 2
 
 
-@check("LK206", "Clock skew", area="credentials", needs=("LK202",), timeout=10, codes=(
+@check("LK206", "Clock skew", area=Area.CREDENTIALS, needs=("LK202",), timeout=10, codes=(
     code("clock-behind", "the server's clock runs behind this machine's: fresh tokens are 'not valid yet' past the "
                          "60 s leeway"),
     code("clock-ahead", "the server's clock runs ahead: short-lived tokens expire early"),

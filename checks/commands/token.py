@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from livekit_doctor.checks.areas import Area
 from livekit_doctor.checks.plumbing.server.grants import (ServiceCall, capabilities, clip, grant_lines, not_asked,
                                                    participant_lines, service_calls)
 from livekit_doctor.checks.plumbing.config.options import network_options, project_option, settings_options
@@ -99,7 +100,7 @@ def local_results(info: TokenInfo) -> list[Result]:
 def _stamp(result: Result, check_id: str, title: str) -> Result:
     """The command's results as a run's: its IDs, and finding codes under them ("TK102.wrong-secret")."""
     findings = tuple(f.replace(code=f"{check_id}.{f.code}") for f in result.findings)
-    return result.replace(check_id=check_id, title=title, area="token", plugin="builtin", findings=findings)
+    return result.replace(check_id=check_id, title=title, area=Area.TOKEN, plugin="builtin", findings=findings)
 
 
 async def _ask_one(session: "aiohttp.ClientSession", base: str, url: str, token: str,
