@@ -91,3 +91,26 @@ def test_explain_shows_each_code_with_what_explains_it(run_doctor):
     assert "- `LK205.wrong-secret`:" in proc.stdout
     assert "- `LK205.not-yet-valid`:" in proc.stdout and "explained by: `LK206.clock-behind`" in proc.stdout
     assert "explains: `LK405.wrong-secret`" in proc.stdout
+
+
+def test_every_check_page_lists_its_declared_codes_in_order():
+    """Each built-in check's page docs/checks/<ID>.md has a "## Finding codes" table of exactly the codes
+    the check declares, in declaration order; a check that declares none may have no such section."""
+    import re
+
+    from livekit_doctor.check import markdown_section
+
+    registry = load(PRODUCT)
+    builtin = {p.name for p in registry.plugins if p.builtin}
+    wrong = {}
+    for chk in registry.checks.values():
+        if chk.plugin not in builtin:
+            continue
+        page = ROOT / "docs" / "checks" / f"{chk.id}.md"
+        section = markdown_section(page.read_text(encoding="utf-8"), "Finding codes") if page.is_file() else ""
+        listed = re.findall(r"^\| `(LK\d{3}\.[a-z-]+)` \|", section, re.M)
+        declared = [f"{chk.id}.{c.name}" for c in chk.codes]
+        if listed != declared:
+            wrong[chk.id] = {"page": listed, "declared": declared}
+    assert builtin and registry.checks
+    assert wrong == {}, "a page's Finding codes table is not its check's declared codes, in order"
