@@ -69,7 +69,7 @@ APP_REFUSAL_FIXES = {  # the server's reason for refusing the app's token -> wha
 }
 TOKEN_CODES = tuple(code(r.value, f"the server refuses the app's token: {r.value.replace('-', ' ')}",
                          explained_by=(f"LK205.{r.value}",) if r.timing else ())
-                    for r in Refusal if r is not Refusal.ROOM_MISSING)
+                    for r in Refusal)
 
 
 @check("LK502", "App session endpoint", area=Area.SESSION, after=(f"area:{Area.SDK}", f"area:{Area.CODE}"),

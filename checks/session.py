@@ -26,7 +26,7 @@ from livekit_doctor.checks.plumbing.config.target import net_timeout, proxy_vari
 from livekit_doctor.checks.plumbing.network.causes import UNREACHABLE
 from livekit_doctor.checks.plumbing.server.tokens import join_grants, mint
 from livekit_doctor.checks.plumbing.media.tone import SAMPLE_RATE, TONE_HZ, estimate_frequency, rms, tone_frames
-from livekit_doctor.plugin import Context, Result, Status, check, code, failed, import_off_loop, passed, skipped
+from livekit_doctor.plugin import Context, Result, Status, check, code, failed, import_off_loop, noted, passed, skipped
 
 if TYPE_CHECKING:
     from livekit import api as lkapi
@@ -348,7 +348,7 @@ async def round_trip(ctx: Context) -> Result:
     if problem:
         return failed(problem[1], code=problem[0], fix=problem[2], facts=facts)
     if not facts.get("room_deleted"):
-        return failed(f"the session worked but room {room_name} could not be deleted: {facts.get('cleanup_error')}",
+        return noted(f"the session worked but room {room_name} could not be deleted: {facts.get('cleanup_error')}",
                       facts=facts, code="room-not-deleted", fix="Check that the key has roomCreate rights (DeleteRoom).")
     return passed(
         f"{TONE_HZ:.0f} Hz tone heard as {facts['heard_hz']:.0f} Hz; signal {facts['signal_connect_ms']:.0f} ms, "

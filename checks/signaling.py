@@ -25,13 +25,19 @@ async def _joined(ctx: Context) -> Join | Result:
     return await signal_join(ctx, t)
 
 
+# aiohttp gives a refused WebSocket upgrade without its body: a 401 there is unexplained by itself, and follows
+# from whatever refusal LK205 read in the server's words for the same credentials
+TOKEN_REFUSED = tuple(f"LK205.{r.value}" for r in Refusal if r not in (Refusal.ROOM_MISSING, Refusal.UNEXPECTED))
+
+
 @check("LK405", "Signal connection", area=Area.REACHABILITY, needs=("LK404", "LK204"), timeout=20, codes=(
     code("upgrade-refused", "the WebSocket upgrade on /rtc is refused (a proxy without Upgrade headers)"),
     code("websocket-timeout", "the WebSocket on /rtc does not open in time", explained_by=("LK002.cpu-starved",)),
     code("websocket-failed", "the WebSocket connection on /rtc fails", explained_by=UNREACHABLE),
     code("no-join-response", "the WebSocket opens but no JoinResponse comes", explained_by=("LK002.cpu-starved",)),
     *(code(r.value, f"the server refuses the join token: {r.value.replace('-', ' ')}",
-           explained_by=(f"LK205.{r.value}",)) for r in Refusal if r is not Refusal.ROOM_MISSING),
+           explained_by=(f"LK205.{r.value}",) if r is not Refusal.UNEXPECTED else TOKEN_REFUSED) for r in Refusal
+      if r is not Refusal.ROOM_MISSING),
 ))
 async def signal_check(ctx: Context) -> Result:
     """A real WebSocket join on /rtc with a fresh token: server version, protocol, node, ICE servers."""

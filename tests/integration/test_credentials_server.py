@@ -33,7 +33,8 @@ def test_wrong_secret(livekit_server, run_doctor, tmp_path):
     env = clean_env(HOME=str(tmp_path), **livekit_server.env()) | {"LIVEKIT_API_SECRET": secrets.token_urlsafe(36)}
     r = doctor_lk2(run_doctor, env)["LK205"]
     assert (r["status"], r["summary"]) == ("fail", "ListRooms refused (HTTP 401): wrong API secret: the server's signature check failed")
-    assert "[token]" in r["details"]  # the echoed token was cut out of the quoted answer
+    assert r["findings"][0]["code"] == "LK205.wrong-secret"
+    assert "[token]" in r["findings"][0]["evidence"][0]  # the echoed token was cut out of the quoted answer
 
 
 def test_unknown_key(livekit_server, run_doctor, tmp_path):

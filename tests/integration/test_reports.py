@@ -82,7 +82,7 @@ def test_github_actions_annotations_and_step_summary(plugin_site, run_doctor, tm
     proc = run_doctor("--select", "SEC", "--no-snapshot", env=env)
     annotations = [line for line in proc.stderr.splitlines() if line.startswith("::")]
     assert [a.split(" ")[0] for a in annotations] == ["::error", "::warning", "::error"]
-    assert annotations[0].startswith("::error file=app/main.py,line=3,col=5,title=SEC001 Secrets in a failing result::")
+    assert annotations[0].startswith("::error file=app/main.py,line=3,col=5,title=SEC001.fail Secrets in a failing result::")
     text = summary.read_text()
     assert text.startswith("previous step\n# LiveKit doctor snapshot")
     assert "<details>" not in text  # the run JSON stays in the snapshot, not in the job summary

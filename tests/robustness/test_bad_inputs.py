@@ -136,7 +136,7 @@ def test_every_file_with_every_bad_content(tmp_path, where, name):
         args = ["--select", "LK3", "--no-snapshot", "--project", str(project)]
     outcome = invoke(args, tmp_path, input=stdin, **env).check(args)
     if where in (".env", "--env-file", "lk config") and name in ("not utf-8", "too large", "utf-16"):
-        assert "not set: " in outcome.out and ("not UTF-8" in outcome.out or "larger than" in outcome.out), outcome.out
+        assert "not set; " in outcome.out and "LK201.source-unreadable" in outcome.out and ("not UTF-8" in outcome.out or "larger than" in outcome.out), outcome.out
 
 
 @pytest.mark.parametrize("args", [

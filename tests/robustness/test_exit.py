@@ -43,7 +43,8 @@ def test_a_named_pipe_as_env_file_is_a_cause_not_a_hang(tmp_path):
     proc = start(["--env-file", str(tmp_path / "pipe.env"), "--select", "LK201", "--no-snapshot"], tmp_path)
     out, _, _ = finish(proc, 30)
     assert proc.returncode == 1
-    assert f"are not set: {tmp_path / 'pipe.env'} is a named pipe, not a settings file: not read" in out
+    assert f"are not set; {tmp_path / 'pipe.env'} is a named pipe, not a settings file: not read" in out
+    assert "LK201.source-unreadable" in out and "explains: LK201.missing (fail)" in out
 
 
 def test_named_pipes_and_devices_in_the_project_are_skipped(tmp_path):

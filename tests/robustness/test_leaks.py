@@ -97,7 +97,7 @@ def test_doctor_in_every_format_leaks_nothing(livekit_server, tmp_path, path):
     assert results["LK502"]["status"] == "fail"
     assert "[secret redacted]" in outputs["live text"]  # the secrets did reach the output, and were removed
     if path == "/error":
-        assert "the app answered: " + "x" * 180 + "[secret redacted]" in results["LK502"]["details"]
+        assert "the app answered: " + "x" * 180 + "[secret redacted]" in results["LK502"]["findings"][0]["evidence"][0]
 
 
 def test_token_and_scan_leak_nothing(tmp_path):
