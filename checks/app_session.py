@@ -43,7 +43,7 @@ def token_object(data: Any) -> dict[str, Any] | None:
 def related_problems(ctx: Context) -> list[Finding]:
     """SDK and code-scan findings this run made, failures first: the usual reasons an endpoint answers 500."""
     relevant = [f for r in ctx.results.values() if r.area in (Area.SDK, Area.CODE) for f in r.problems]
-    return sorted(relevant, key=lambda f: (-RANK[f.severity], f.code))
+    return sorted(relevant, key=lambda f: (-f.severity.rank, f.code))
 
 
 def finding_lines(problems: list[Finding]) -> list[str]:
@@ -56,7 +56,6 @@ def finding_lines(problems: list[Finding]) -> list[str]:
     return found
 
 
-RANK = {Severity.NOTE: 0, Severity.WARN: 1, Severity.FAIL: 2}
 APP_REFUSAL_FIXES = {  # the server's reason for refusing the app's token -> what to change in the app
     Refusal.WRONG_SECRET: "The app signs tokens with another secret than the server's: give the app the same "
                           "LIVEKIT_API_SECRET this run used ({secret_source}) and restart it.",

@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from livekit_doctor.result import Finding, Result, Status
-
-_RANK = {"note": 1, "warn": 2, "fail": 3}
+from livekit_doctor.result import Finding, Result, Severity, Status
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ def problem_nodes(results: Iterable[Result]) -> dict[str, _Node]:
     for r in results:
         for f in r.problems:
             known = nodes.get(f.code)
-            if known is None or _RANK[f.severity.value] > _RANK[known.finding.severity.value]:
+            if known is None or f.severity.rank > known.finding.severity.rank:
                 nodes[f.code] = _Node(f, r.layer)
     return dict(sorted(nodes.items(), key=lambda item: item[1].key))
 
@@ -130,10 +128,10 @@ def diagnose(results: Iterable[Result]) -> Diagnosis:
                 consequence_of[r.check_id] = root
 
     def worst(root: str) -> int:
-        return max(_RANK[nodes[c].finding.severity.value] for c in (root, *problems[root]))
+        return max(nodes[c].finding.severity.rank for c in (root, *problems[root]))
 
     ordered = sorted(problems, key=lambda root: (-worst(root), *nodes[root].key))
-    independent = [root for root in ordered if worst(root) < _RANK["fail"] and not problems[root]]
+    independent = [root for root in ordered if worst(root) < Severity.FAIL.rank and not problems[root]]
     roots = tuple(Cause(root, nodes[root].finding.check_id, tuple(problems[root]), tuple(skips.get(root, ())))
                   for root in ordered if root not in independent)
     return Diagnosis(root_causes=roots, independent=tuple(independent), consequence_of=consequence_of)

@@ -42,6 +42,11 @@ class Severity(str, enum.Enum):
     def status(self) -> Status:
         return Status(self.value)
 
+    @property
+    def rank(self) -> int:
+        """Worse is higher: the status's own order (note < warn < fail)."""
+        return self.status.severity
+
 
 RESERVED_CODES = ("fail", "warn", "note", "error")  # what a finding without a declared code is called
 
@@ -125,7 +130,7 @@ class Result:
     @property
     def worst(self) -> Finding | None:
         """The finding that sets the status (the first of the worst severity)."""
-        return max(self.findings, key=lambda f: _RANK[f.severity], default=None)
+        return max(self.findings, key=lambda f: f.severity.rank, default=None)
 
     @property
     def fix(self) -> str:
@@ -161,9 +166,6 @@ class Result:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-_RANK = {Severity.NOTE: 1, Severity.WARN: 2, Severity.FAIL: 3}
-
-
 def legacy_findings(data: dict[str, Any]) -> tuple[Finding, ...]:
     status = data["status"]
     if status not in (Status.WARN, Status.FAIL, Status.ERROR):
@@ -177,7 +179,7 @@ def legacy_findings(data: dict[str, Any]) -> tuple[Finding, ...]:
 
 def worst_status(findings: Iterable[Finding]) -> Status:
     ranked = [f.severity for f in findings]
-    return max(ranked, key=_RANK.__getitem__).status if ranked else Status.PASS
+    return max(ranked, key=lambda s: s.rank).status if ranked else Status.PASS
 
 
 def json_safe(value: Any) -> Any:

@@ -197,6 +197,6 @@ def redact_result(result: Result, redactor: Redactor) -> Result:
 def redact_finding(found: Finding, redactor: Redactor) -> Finding:
     scrub = redactor.scrub
     return found.replace(
-        message=scrub(found.message), fix=scrub(found.fix), evidence=tuple(scrub(list(found.evidence))),
+        message=scrub(found.message), fix=scrub(found.fix), evidence=scrub(found.evidence),
         locations=tuple(Location(scrub(loc.path), loc.line, loc.column, scrub(loc.message)) for loc in found.locations),
     )
